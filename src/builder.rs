@@ -1,0 +1,220 @@
+//! [`SecurityLayerBuilder`]: every setting of the policy, checked in one place.
+
+use crate::headers::{
+    ContentSecurityPolicy, CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy,
+    CrossOriginResourcePolicy, FrameOptions, HeaderSettings, PermissionsPolicy, ReferrerPolicy,
+    StrictTransportSecurity, XssProtection,
+};
+use crate::policy::Policy;
+use crate::{ConfigError, SecurityLayer};
+
+/// Builds a [`SecurityLayer`] from a preset and the settings a service needs to change.
+///
+/// Setters never fail; [`build`](Self::build) checks everything at once and returns the first
+/// [`ConfigError`]. A header setting takes its typed value to send it, or `None` to switch
+/// the header off; a header with only one sensible value takes a `bool`.
+///
+/// # Example
+///
+/// ```
+/// use tower_security::headers::{ContentSecurityPolicy, FrameOptions};
+/// use tower_security::SecurityLayer;
+///
+/// let layer = SecurityLayer::builder()
+///     .frame_options(FrameOptions::SameOrigin)
+///     .content_security_policy(
+///         ContentSecurityPolicy::strict()
+///             .remove("frame-ancestors")
+///             .directive("frame-ancestors", ["'self'"]),
+///     )
+///     .cross_origin_embedder_policy(None)
+///     .build()?;
+/// # drop(layer);
+/// # Ok::<(), tower_security::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SecurityLayerBuilder {
+    headers: HeaderSettings,
+}
+
+impl SecurityLayerBuilder {
+    /// Starts from [`SecurityLayer::strict`].
+    pub fn strict() -> Self {
+        Self {
+            headers: HeaderSettings::strict(),
+        }
+    }
+
+    /// Starts from [`SecurityLayer::embeddable`].
+    pub fn embeddable() -> Self {
+        Self {
+            headers: HeaderSettings::embeddable(),
+        }
+    }
+
+    /// Sets `Content-Security-Policy`, or switches it off with `None`.
+    pub fn content_security_policy(
+        mut self,
+        csp: impl Into<Option<ContentSecurityPolicy>>,
+    ) -> Self {
+        self.headers.csp = csp.into();
+        self
+    }
+
+    /// Sets `Content-Security-Policy-Report-Only`: a policy browsers check and report on but
+    /// do not enforce, to trial a stricter policy beside the enforced one. Off by default.
+    pub fn content_security_policy_report_only(
+        mut self,
+        csp: impl Into<Option<ContentSecurityPolicy>>,
+    ) -> Self {
+        self.headers.csp_report_only = csp.into();
+        self
+    }
+
+    /// Sets `Strict-Transport-Security`, or switches it off with `None`.
+    pub fn hsts(mut self, hsts: impl Into<Option<StrictTransportSecurity>>) -> Self {
+        self.headers.hsts = hsts.into();
+        self
+    }
+
+    /// Sets `X-Frame-Options`, or switches it off with `None`.
+    pub fn frame_options(mut self, frame_options: impl Into<Option<FrameOptions>>) -> Self {
+        self.headers.frame_options = frame_options.into();
+        self
+    }
+
+    /// Sends `X-Content-Type-Options: nosniff`, so browsers trust `Content-Type` rather than
+    /// guessing (Fetch §3.6). On by default.
+    pub fn content_type_nosniff(mut self, enabled: bool) -> Self {
+        self.headers.nosniff = enabled;
+        self
+    }
+
+    /// Sets `Referrer-Policy`, or switches it off with `None`.
+    pub fn referrer_policy(mut self, policy: impl Into<Option<ReferrerPolicy>>) -> Self {
+        self.headers.referrer_policy = policy.into();
+        self
+    }
+
+    /// Sets `Permissions-Policy`, or switches it off with `None`.
+    pub fn permissions_policy(mut self, policy: impl Into<Option<PermissionsPolicy>>) -> Self {
+        self.headers.permissions_policy = policy.into();
+        self
+    }
+
+    /// Sets `Cross-Origin-Opener-Policy`, or switches it off with `None`.
+    pub fn cross_origin_opener_policy(
+        mut self,
+        policy: impl Into<Option<CrossOriginOpenerPolicy>>,
+    ) -> Self {
+        self.headers.coop = policy.into();
+        self
+    }
+
+    /// Sets `Cross-Origin-Resource-Policy`, or switches it off with `None`.
+    pub fn cross_origin_resource_policy(
+        mut self,
+        policy: impl Into<Option<CrossOriginResourcePolicy>>,
+    ) -> Self {
+        self.headers.corp = policy.into();
+        self
+    }
+
+    /// Sets `Cross-Origin-Embedder-Policy`, or switches it off with `None`.
+    pub fn cross_origin_embedder_policy(
+        mut self,
+        policy: impl Into<Option<CrossOriginEmbedderPolicy>>,
+    ) -> Self {
+        self.headers.coep = policy.into();
+        self
+    }
+
+    /// Sends `Origin-Agent-Cluster: ?1`, asking the browser to isolate this origin from
+    /// same-site pages (HTML §7.1.8). On by default.
+    pub fn origin_agent_cluster(mut self, enabled: bool) -> Self {
+        self.headers.origin_agent_cluster = enabled;
+        self
+    }
+
+    /// Sends `X-DNS-Prefetch-Control: off`, so links on the page do not leak through DNS
+    /// look-ups before the user follows them. On by default.
+    pub fn disable_dns_prefetch(mut self, enabled: bool) -> Self {
+        self.headers.dns_prefetch_off = enabled;
+        self
+    }
+
+    /// Sends `X-Permitted-Cross-Domain-Policies: none`, so Flash and PDF readers load no
+    /// cross-domain policy file from this site. On by default.
+    pub fn deny_cross_domain_policies(mut self, enabled: bool) -> Self {
+        self.headers.deny_cross_domain_policies = enabled;
+        self
+    }
+
+    /// Sends `Cache-Control: no-store, max-age=0` on responses that carry neither
+    /// `Cache-Control` nor `Expires`, and are not a `304 Not Modified`. On by default.
+    ///
+    /// A handler that wants a response cached says so with its own `Cache-Control`, which is
+    /// always kept.
+    pub fn no_store_by_default(mut self, enabled: bool) -> Self {
+        self.headers.no_store_by_default = enabled;
+        self
+    }
+
+    /// Sets `X-XSS-Protection`, or switches it off with `None`. The default is `0`; see
+    /// [`XssProtection`] before choosing `1; mode=block`.
+    pub fn xss_protection(mut self, value: impl Into<Option<XssProtection>>) -> Self {
+        self.headers.xss_protection = value.into();
+        self
+    }
+
+    /// Removes the headers on OWASP's list of stack-disclosing headers (`Server`,
+    /// `X-Powered-By`, `X-AspNet-Version` and 84 more) from every response. On by default.
+    pub fn strip_fingerprint_headers(mut self, enabled: bool) -> Self {
+        self.headers.strip_fingerprints = enabled;
+        self
+    }
+
+    /// Also removes the header `name` from every response.
+    pub fn strip_header(mut self, name: impl Into<String>) -> Self {
+        self.headers.strip_extra.push(name.into().to_ascii_lowercase());
+        self
+    }
+
+    /// Makes the policy's value replace one the application set itself.
+    ///
+    /// Off by default: a header the inner service sets is kept, so one route can tailor it.
+    /// On, every header the policy sends is enforced on every response. `Cache-Control` is the
+    /// exception: the policy only ever fills it in where the response has no caching headers.
+    pub fn override_app_headers(mut self, enabled: bool) -> Self {
+        self.headers.override_app_headers = enabled;
+        self
+    }
+
+    /// Checks every setting and compiles the policy.
+    ///
+    /// # Errors
+    ///
+    /// The first setting that cannot become a valid, effective header, as a [`ConfigError`]
+    /// naming it and the form it expects.
+    pub fn build(self) -> Result<SecurityLayer, ConfigError> {
+        let policy = Policy {
+            headers: self.headers.compile()?,
+        };
+        Ok(SecurityLayer::from_policy(policy))
+    }
+
+    /// Builds a preset, whose settings are constants covered by the crate's tests.
+    pub(crate) fn build_preset(self) -> SecurityLayer {
+        match self.build() {
+            Ok(layer) => layer,
+            Err(err) => unreachable!("a preset failed to build: {err}"),
+        }
+    }
+}
+
+impl Default for SecurityLayerBuilder {
+    fn default() -> Self {
+        Self::strict()
+    }
+}

@@ -1,0 +1,525 @@
+//! `Content-Security-Policy`: a validated directive list, compiled once into a template that
+//! only needs the request's nonce.
+
+use bytes::{BufMut as _, Bytes, BytesMut};
+use http::HeaderValue;
+
+use super::CspNonce;
+use crate::ConfigError;
+
+/// A Content Security Policy ([CSP Level 3]), checked when the layer is built.
+///
+/// Directives are written as in the header: a name and its source expressions. Keywords keep
+/// their quotes (`'self'`, `'none'`); [`NONCE`](Self::NONCE) stands for the per-request nonce.
+///
+/// # Example
+///
+/// ```
+/// use tower_security::{headers::ContentSecurityPolicy, SecurityLayer};
+///
+/// // The strict policy, plus images from a CDN and reports sent to our own collector.
+/// let csp = ContentSecurityPolicy::strict()
+///     .directive("img-src", ["'self'", "https://img.example.com", "data:"])
+///     .report_to("/csp-reports");
+/// let layer = SecurityLayer::builder().content_security_policy(csp).build().unwrap();
+/// # drop(layer);
+/// ```
+///
+/// # What is refused
+///
+/// [`build`](crate::SecurityLayerBuilder::build) returns a [`ConfigError`] for:
+///
+/// - an unknown directive name, or one given twice (browsers silently keep the first, CSP3
+///   §2.2.1);
+/// - a source containing `;`, `,`, whitespace, a control character or non-ASCII text, which
+///   would end the directive or the policy early;
+/// - an unquoted keyword such as `self` (it would name a host called `self`) or an unknown
+///   quoted one;
+/// - `'none'` beside other sources, where browsers ignore it;
+/// - a fixed `'nonce-…'` value, which defeats the purpose of a nonce;
+/// - [`NONCE`](Self::NONCE) outside `default-src`, `script-src*` and `style-src*`;
+/// - a report URL that browsers would not send reports to.
+///
+/// [CSP Level 3]: https://www.w3.org/TR/CSP3/
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContentSecurityPolicy {
+    directives: Vec<(String, Vec<String>)>,
+    report_url: Option<String>,
+}
+
+impl ContentSecurityPolicy {
+    /// The per-request nonce, as a source expression: rendered as `'nonce-<base64>'` with a
+    /// fresh value on each response, the same value handlers read from [`CspNonce`].
+    pub const NONCE: &'static str = "'nonce'";
+
+    /// An empty policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A strict nonce-based policy, in the manner of CSP3 §8.2 and OWASP's recommendation:
+    ///
+    /// ```text
+    /// default-src 'self'; script-src 'nonce-…' 'strict-dynamic'; style-src 'self' 'nonce-…';
+    /// object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none';
+    /// upgrade-insecure-requests
+    /// ```
+    ///
+    /// Scripts run only when they carry the request's nonce, or are loaded by one that does
+    /// (`'strict-dynamic'`); inline event handlers and `javascript:` URLs never run.
+    pub fn strict() -> Self {
+        Self::new()
+            .directive("default-src", ["'self'"])
+            .directive("script-src", [Self::NONCE, "'strict-dynamic'"])
+            .directive("style-src", ["'self'", Self::NONCE])
+            .directive("object-src", ["'none'"])
+            .directive("base-uri", ["'none'"])
+            .directive("form-action", ["'self'"])
+            .directive("frame-ancestors", ["'none'"])
+            .directive("upgrade-insecure-requests", [""; 0])
+    }
+
+    /// Adds a directive with its sources, after those already present.
+    ///
+    /// Adding a name twice is refused at build time; use [`remove`](Self::remove) first to
+    /// replace a directive of a preset.
+    pub fn directive<I, S>(mut self, name: impl Into<String>, sources: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let sources = sources.into_iter().map(Into::into).collect();
+        self.directives.push((name.into(), sources));
+        self
+    }
+
+    /// Removes every directive called `name`.
+    pub fn remove(mut self, name: &str) -> Self {
+        self.directives.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self
+    }
+
+    /// Sends violation reports to `url`: adds `report-to` (CSP3) with a matching
+    /// `Reporting-Endpoints` header, and `report-uri` for browsers without the Reporting API.
+    ///
+    /// `url` is an `https://` URL, a path on this origin such as `/csp-reports`, or an
+    /// `http://` URL on `localhost` or a loopback address, the only places browsers deliver
+    /// reports to.
+    pub fn report_to(mut self, url: impl Into<String>) -> Self {
+        self.report_url = Some(url.into());
+        self
+    }
+
+    /// The directive names, in header order.
+    pub fn directive_names(&self) -> impl Iterator<Item = &str> {
+        self.directives.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// The sources of the directive `name`, if present.
+    pub fn sources(&self, name: &str) -> Option<&[String]> {
+        self.directives
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, sources)| sources.as_slice())
+    }
+
+    /// The report URL, if one is set.
+    pub fn report_url(&self) -> Option<&str> {
+        self.report_url.as_deref()
+    }
+
+    /// Validates the policy and splits its rendering around the nonce placeholders.
+    ///
+    /// `group` is the Reporting API endpoint name that `report-to` refers to.
+    pub(crate) fn compile(&self, setting: &str, group: &str) -> Result<CompiledCsp, ConfigError> {
+        let mut parts = Vec::new();
+        let mut current = String::with_capacity(256);
+        let mut seen: Vec<&str> = Vec::with_capacity(self.directives.len());
+
+        for (name, sources) in &self.directives {
+            let kind = directive_kind(name).ok_or_else(|| {
+                ConfigError::invalid(
+                    setting,
+                    name,
+                    "a lowercase CSP Level 3 directive name such as `script-src`",
+                )
+            })?;
+            if seen.contains(&name.as_str()) {
+                return Err(ConfigError::duplicate(
+                    setting,
+                    name,
+                    "each directive once; browsers ignore a repeated directive",
+                ));
+            }
+            seen.push(name);
+            let at = format!("{setting}.{name}");
+            check_sources(&at, name, kind, sources)?;
+
+            if !current.is_empty() || !parts.is_empty() {
+                current.push_str("; ");
+            }
+            current.push_str(name);
+            for source in sources {
+                current.push(' ');
+                if source == Self::NONCE {
+                    current.push_str("'nonce-");
+                    parts.push(std::mem::take(&mut current));
+                    current.push('\'');
+                } else {
+                    current.push_str(source);
+                }
+            }
+        }
+
+        if let Some(url) = &self.report_url {
+            check_report_url(&format!("{setting}.report_to"), url)?;
+            for reserved in ["report-to", "report-uri"] {
+                if seen.contains(&reserved) {
+                    return Err(ConfigError::duplicate(
+                        setting,
+                        reserved,
+                        "reporting set either by `report_to()` or by directives, not both",
+                    ));
+                }
+            }
+            if !current.is_empty() || !parts.is_empty() {
+                current.push_str("; ");
+            }
+            current.push_str("report-to ");
+            current.push_str(group);
+            current.push_str("; report-uri ");
+            current.push_str(url);
+        }
+        parts.push(current);
+
+        CompiledCsp::new(setting, parts)
+    }
+}
+
+/// A CSP rendered at build time: `parts` joined by the request's nonce.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledCsp {
+    parts: Box<[Bytes]>,
+    /// The whole value when the policy has no nonce; otherwise the value with a nonce that no
+    /// response carries, sent only if a rendered value were ever refused (fail closed).
+    fixed: HeaderValue,
+    len: usize,
+}
+
+impl CompiledCsp {
+    fn new(setting: &str, parts: Vec<String>) -> Result<Self, ConfigError> {
+        const UNUSABLE: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
+        let joined = parts.join(UNUSABLE);
+        let fixed = HeaderValue::from_str(&joined).map_err(|_| {
+            ConfigError::invalid(setting, &joined, "visible ASCII characters only")
+        })?;
+        let len = parts.iter().map(String::len).sum();
+        let parts = parts.into_iter().map(Bytes::from).collect();
+        Ok(Self { parts, fixed, len })
+    }
+
+    pub(crate) fn uses_nonce(&self) -> bool {
+        self.parts.len() > 1
+    }
+
+    /// The header value for a response whose request was given `nonce`.
+    pub(crate) fn value(&self, nonce: Option<&CspNonce>) -> HeaderValue {
+        let Some(nonce) = nonce.filter(|_| self.uses_nonce()) else {
+            return self.fixed.clone();
+        };
+        let nonce = nonce.as_bytes();
+        let mut out = BytesMut::with_capacity(self.len + nonce.len() * (self.parts.len() - 1));
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.put_slice(nonce);
+            }
+            out.put_slice(part);
+        }
+        // Every part was validated at build time and a nonce is base64, so this cannot fail.
+        HeaderValue::from_maybe_shared(out.freeze()).unwrap_or_else(|_| self.fixed.clone())
+    }
+}
+
+/// How a directive's value is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A source list, where the nonce is allowed.
+    Scripts,
+    /// A source list.
+    Sources,
+    /// Bare tokens (`sandbox allow-forms`, `report-to group`, `trusted-types name`).
+    Tokens,
+    /// No value at all.
+    Flag,
+}
+
+/// CSP Level 3 (§6), Trusted Types and the fenced-frame and WebRTC drafts.
+fn directive_kind(name: &str) -> Option<Kind> {
+    Some(match name {
+        "default-src" | "script-src" | "script-src-elem" | "style-src" | "style-src-elem" => {
+            Kind::Scripts
+        }
+        "script-src-attr" | "style-src-attr" | "child-src" | "connect-src" | "font-src"
+        | "frame-src" | "img-src" | "manifest-src" | "media-src" | "object-src"
+        | "worker-src" | "fenced-frame-src" | "prefetch-src" | "base-uri" | "form-action"
+        | "frame-ancestors" => Kind::Sources,
+        "sandbox" | "report-to" | "report-uri" | "trusted-types" | "require-trusted-types-for"
+        | "webrtc" => Kind::Tokens,
+        "upgrade-insecure-requests" | "block-all-mixed-content" => Kind::Flag,
+        _ => return None,
+    })
+}
+
+/// Keywords that must be single-quoted (CSP3 §2.3.1, plus the hash and nonce prefixes).
+const KEYWORDS: &[&str] = &[
+    "self",
+    "none",
+    "unsafe-inline",
+    "unsafe-eval",
+    "strict-dynamic",
+    "unsafe-hashes",
+    "report-sample",
+    "unsafe-allow-redirects",
+    "wasm-unsafe-eval",
+    "inline-speculation-rules",
+    "trusted-types-eval",
+    "script",
+    "allow-duplicates",
+];
+
+fn check_sources(at: &str, name: &str, kind: Kind, sources: &[String]) -> Result<(), ConfigError> {
+    if kind == Kind::Flag {
+        return match sources.first() {
+            Some(source) => Err(ConfigError::invalid(at, source, "no value for this directive")),
+            None => Ok(()),
+        };
+    }
+    for source in sources {
+        check_token(at, source)?;
+        if kind == Kind::Tokens {
+            continue;
+        }
+        if source == ContentSecurityPolicy::NONCE {
+            if kind != Kind::Scripts {
+                return Err(ConfigError::invalid(
+                    at,
+                    source,
+                    "the nonce only in default-src, script-src, script-src-elem, style-src \
+                     or style-src-elem",
+                ));
+            }
+            continue;
+        }
+        check_source(at, source)?;
+    }
+    if sources.len() > 1 && sources.iter().any(|s| s.eq_ignore_ascii_case("'none'")) {
+        return Err(ConfigError::conflict(
+            at,
+            "'none' as the only source of a directive; beside other sources it is ignored",
+        ));
+    }
+    if name == "frame-ancestors" {
+        if let Some(bad) = sources.iter().find(|s| {
+            s.starts_with('\'') && !matches!(s.as_str(), "'self'" | "'none'")
+        }) {
+            return Err(ConfigError::invalid(
+                at,
+                bad,
+                "hosts, schemes, 'self' or 'none' (frame-ancestors ignores other keywords)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One token: no separators a parser would act on, nothing a header cannot carry.
+fn check_token(at: &str, token: &str) -> Result<(), ConfigError> {
+    let clean = !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',');
+    if clean {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            at,
+            token,
+            "one source expression of visible ASCII without `;`, `,` or whitespace",
+        ))
+    }
+}
+
+fn check_source(at: &str, source: &str) -> Result<(), ConfigError> {
+    let lower = source.to_ascii_lowercase();
+    if let Some(inner) = lower.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        if inner.starts_with("nonce-") {
+            return Err(ConfigError::invalid(
+                at,
+                source,
+                "`ContentSecurityPolicy::NONCE` for a fresh nonce per request, never a fixed one",
+            ));
+        }
+        let hash = ["sha256-", "sha384-", "sha512-"]
+            .iter()
+            .any(|prefix| inner.starts_with(prefix) && inner.len() > prefix.len());
+        if hash || KEYWORDS.contains(&inner) {
+            return Ok(());
+        }
+        return Err(ConfigError::invalid(
+            at,
+            source,
+            "a CSP keyword such as 'self', 'none' or 'strict-dynamic', or a 'sha256-…' hash",
+        ));
+    }
+    let bare_keyword = KEYWORDS.contains(&lower.as_str())
+        || ["nonce-", "sha256-", "sha384-", "sha512-"]
+            .iter()
+            .any(|prefix| lower.starts_with(prefix));
+    if bare_keyword || source.contains('\'') {
+        return Err(ConfigError::invalid(
+            at,
+            source,
+            "keywords in single quotes, such as 'self' or 'none'",
+        ));
+    }
+    Ok(())
+}
+
+fn check_report_url(at: &str, url: &str) -> Result<(), ConfigError> {
+    const EXPECTED: &str = "an https:// URL, a path such as /csp-reports, or an http:// URL on \
+                            localhost, with no quote, comma, semicolon or whitespace";
+    let chars_ok = !url.is_empty()
+        && url
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b',' | b';'));
+    let lower = url.to_ascii_lowercase();
+    // The Reporting API delivers only to potentially trustworthy URLs (W3C Reporting §2.2).
+    let trustworthy = lower.starts_with("https://")
+        || (lower.starts_with('/') && !lower.starts_with("//"))
+        || ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+            .iter()
+            .any(|host| {
+                lower.strip_prefix(host).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with(':') || rest.starts_with('/')
+                })
+            });
+    if chars_ok && trustworthy {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(at, url, EXPECTED))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConfigErrorKind;
+
+    fn compile(csp: ContentSecurityPolicy) -> Result<CompiledCsp, ConfigError> {
+        csp.compile("content_security_policy", "csp-endpoint")
+    }
+
+    #[test]
+    fn strict_renders_the_nonce_in_scripts_and_styles() {
+        let compiled = compile(ContentSecurityPolicy::strict()).unwrap();
+        let nonce = CspNonce::generate();
+
+        let value = compiled.value(Some(&nonce));
+
+        let expected = format!(
+            "default-src 'self'; script-src 'nonce-{n}' 'strict-dynamic'; \
+             style-src 'self' 'nonce-{n}'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests",
+            n = nonce
+        );
+        assert_eq!(value.to_str().unwrap(), expected);
+        assert!(compiled.uses_nonce());
+    }
+
+    #[test]
+    fn without_a_nonce_the_value_is_fixed() {
+        let csp = ContentSecurityPolicy::new()
+            .directive("default-src", ["'none'"])
+            .report_to("https://r.example.com/csp");
+
+        let compiled = compile(csp).unwrap();
+
+        assert!(!compiled.uses_nonce());
+        assert_eq!(
+            compiled.value(None).to_str().unwrap(),
+            "default-src 'none'; report-to csp-endpoint; report-uri https://r.example.com/csp"
+        );
+    }
+
+    #[test]
+    fn invalid_policies_name_the_directive() {
+        let base = ContentSecurityPolicy::new;
+        let cases = [
+            ("semicolon", base().directive("img-src", ["a.com;script-src"]), "img-src"),
+            ("comma", base().directive("img-src", ["a.com,b.com"]), "img-src"),
+            ("CR", base().directive("img-src", ["a.com\r"]), "img-src"),
+            ("LF", base().directive("img-src", ["a.com\n"]), "img-src"),
+            ("space", base().directive("img-src", ["a.com b.com"]), "img-src"),
+            ("non-ASCII", base().directive("img-src", ["exämple.com"]), "img-src"),
+            ("empty", base().directive("img-src", [""]), "img-src"),
+            ("unquoted self", base().directive("script-src", ["self"]), "script-src"),
+            ("unquoted none", base().directive("object-src", ["NONE"]), "object-src"),
+            ("unquoted unsafe", base().directive("script-src", ["unsafe-inline"]), "script-src"),
+            ("unknown keyword", base().directive("script-src", ["'selff'"]), "script-src"),
+            ("half quoted", base().directive("script-src", ["'self"]), "script-src"),
+            ("fixed nonce", base().directive("script-src", ["'nonce-abc'"]), "script-src"),
+            ("nonce in img", base().directive("img-src", [ContentSecurityPolicy::NONCE]), "img-src"),
+            ("value on flag", base().directive("upgrade-insecure-requests", ["x"]), "upgrade"),
+            ("keyword ancestor", base().directive("frame-ancestors", ["'unsafe-inline'"]), "frame"),
+        ];
+
+        for (name, csp, directive) in cases {
+            let err = compile(csp).unwrap_err();
+
+            assert_eq!(err.kind(), ConfigErrorKind::Invalid, "{name}");
+            assert!(err.setting().contains(directive), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn structural_mistakes_are_refused() {
+        let duplicate = ContentSecurityPolicy::strict().directive("default-src", ["'none'"]);
+        let unknown = ContentSecurityPolicy::new().directive("scirpt-src", ["'self'"]);
+        let none_plus = ContentSecurityPolicy::new().directive("img-src", ["'none'", "a.com"]);
+        let report_twice = ContentSecurityPolicy::new()
+            .directive("report-uri", ["/r"])
+            .report_to("/r");
+
+        assert_eq!(compile(duplicate).unwrap_err().kind(), ConfigErrorKind::Duplicate);
+        assert_eq!(compile(unknown).unwrap_err().kind(), ConfigErrorKind::Invalid);
+        assert_eq!(compile(none_plus).unwrap_err().kind(), ConfigErrorKind::Conflict);
+        assert_eq!(compile(report_twice).unwrap_err().kind(), ConfigErrorKind::Duplicate);
+    }
+
+    #[test]
+    fn report_urls_must_be_deliverable() {
+        let ok = ["https://r.example.com/csp", "/csp-reports", "http://localhost:8080/r"];
+        let bad = ["http://r.example.com/csp", "//evil.example", "/r\"x", "", "ftp://x"];
+
+        for url in ok {
+            assert!(compile(ContentSecurityPolicy::new().report_to(url)).is_ok(), "{url}");
+        }
+        for url in bad {
+            assert!(compile(ContentSecurityPolicy::new().report_to(url)).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn remove_allows_replacing_a_preset_directive() {
+        let csp = ContentSecurityPolicy::strict()
+            .remove("frame-ancestors")
+            .directive("frame-ancestors", ["https://partner.example.com"]);
+
+        let value = compile(csp).unwrap().value(None);
+
+        assert!(value
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors https://partner.example.com"));
+    }
+}

@@ -1,0 +1,412 @@
+//! Security response headers: typed settings, validation, and the compiled form that the layer
+//! applies to every response.
+//!
+//! The settings here are given to [`SecurityLayerBuilder`](crate::SecurityLayerBuilder); each
+//! one is checked and rendered into a [`HeaderValue`] once, when the layer is built. Per
+//! request, the layer draws a [`CspNonce`] if the CSP uses one, removes headers that disclose
+//! the server's stack, and inserts the pre-rendered values that the response does not already
+//! carry.
+//!
+//! # Example
+//!
+//! ```
+//! use tower_security::headers::{
+//!     ContentSecurityPolicy, CrossOriginResourcePolicy, ReferrerPolicy,
+//! };
+//! use tower_security::SecurityLayer;
+//!
+//! // Strict, except that other sites of ours may load our images and follow our links.
+//! let layer = SecurityLayer::builder()
+//!     .cross_origin_resource_policy(CrossOriginResourcePolicy::SameSite)
+//!     .referrer_policy(ReferrerPolicy::StrictOriginWhenCrossOrigin)
+//!     .content_security_policy_report_only(
+//!         ContentSecurityPolicy::strict().directive("require-trusted-types-for", ["'script'"]),
+//!     )
+//!     .build()?;
+//! # drop(layer);
+//! # Ok::<(), tower_security::ConfigError>(())
+//! ```
+//!
+//! # Headers the application sets
+//!
+//! A header the inner service already set is kept, so one route can loosen or tighten the
+//! policy (a page that must be framed sends its own `X-Frame-Options`). To make the policy win
+//! instead, use [`override_app_headers`](crate::SecurityLayerBuilder::override_app_headers).
+//! Headers the policy does not manage, multi-valued ones such as `Vary`, `Link` and
+//! `Set-Cookie` included, are never merged, reordered or dropped.
+
+use http::header::{self, Entry};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+
+use crate::ConfigError;
+
+mod csp;
+mod fingerprint;
+mod nonce;
+mod permissions;
+mod values;
+
+pub use self::csp::ContentSecurityPolicy;
+pub use self::nonce::CspNonce;
+pub use self::permissions::PermissionsPolicy;
+pub use self::values::{
+    CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy, CrossOriginResourcePolicy, FrameOptions,
+    ReferrerPolicy, StrictTransportSecurity, XssProtection,
+};
+
+use self::csp::CompiledCsp;
+
+/// The value sent when the response sets no caching header of its own: security responses
+/// are often personal, and a shared cache must not keep them (RFC 9111 §5.2.2.5).
+const NO_STORE: &str = "no-store, max-age=0";
+
+/// The headers part of a policy, as the builder holds it before validation.
+#[derive(Clone, Debug)]
+pub(crate) struct HeaderSettings {
+    pub(crate) csp: Option<ContentSecurityPolicy>,
+    pub(crate) csp_report_only: Option<ContentSecurityPolicy>,
+    pub(crate) hsts: Option<StrictTransportSecurity>,
+    pub(crate) frame_options: Option<FrameOptions>,
+    pub(crate) nosniff: bool,
+    pub(crate) referrer_policy: Option<ReferrerPolicy>,
+    pub(crate) permissions_policy: Option<PermissionsPolicy>,
+    pub(crate) coop: Option<CrossOriginOpenerPolicy>,
+    pub(crate) corp: Option<CrossOriginResourcePolicy>,
+    pub(crate) coep: Option<CrossOriginEmbedderPolicy>,
+    pub(crate) origin_agent_cluster: bool,
+    pub(crate) dns_prefetch_off: bool,
+    pub(crate) deny_cross_domain_policies: bool,
+    pub(crate) no_store_by_default: bool,
+    pub(crate) xss_protection: Option<XssProtection>,
+    pub(crate) strip_fingerprints: bool,
+    pub(crate) strip_extra: Vec<String>,
+    pub(crate) override_app_headers: bool,
+}
+
+impl HeaderSettings {
+    pub(crate) fn strict() -> Self {
+        Self {
+            csp: Some(ContentSecurityPolicy::strict()),
+            csp_report_only: None,
+            hsts: Some(StrictTransportSecurity::default()),
+            frame_options: Some(FrameOptions::Deny),
+            nosniff: true,
+            referrer_policy: Some(ReferrerPolicy::NoReferrer),
+            permissions_policy: Some(PermissionsPolicy::strict()),
+            coop: Some(CrossOriginOpenerPolicy::SameOrigin),
+            corp: Some(CrossOriginResourcePolicy::SameOrigin),
+            coep: Some(CrossOriginEmbedderPolicy::RequireCorp),
+            origin_agent_cluster: true,
+            dns_prefetch_off: true,
+            deny_cross_domain_policies: true,
+            no_store_by_default: true,
+            xss_protection: Some(XssProtection::Disabled),
+            strip_fingerprints: true,
+            strip_extra: Vec::new(),
+            override_app_headers: false,
+        }
+    }
+
+    pub(crate) fn embeddable() -> Self {
+        let csp = ContentSecurityPolicy::new()
+            .directive("default-src", ["'self'"])
+            .directive("script-src", [ContentSecurityPolicy::NONCE, "'strict-dynamic'"])
+            .directive("style-src", ["'self'", "https:", ContentSecurityPolicy::NONCE])
+            .directive("img-src", ["'self'", "https:", "data:"])
+            .directive("font-src", ["'self'", "https:", "data:"])
+            .directive("media-src", ["'self'", "https:"])
+            .directive("connect-src", ["'self'", "https:"])
+            .directive("frame-src", ["'self'", "https:"])
+            .directive("object-src", ["'none'"])
+            .directive("base-uri", ["'none'"])
+            .directive("form-action", ["'self'"])
+            .directive("frame-ancestors", ["'self'", "https:"])
+            .directive("upgrade-insecure-requests", [""; 0]);
+        Self {
+            csp: Some(csp),
+            // X-Frame-Options cannot name other sites; `frame-ancestors` decides instead.
+            frame_options: None,
+            referrer_policy: Some(ReferrerPolicy::StrictOriginWhenCrossOrigin),
+            coop: Some(CrossOriginOpenerPolicy::SameOriginAllowPopups),
+            corp: Some(CrossOriginResourcePolicy::CrossOrigin),
+            // `require-corp` blocks every third-party asset that does not send CORP.
+            coep: None,
+            ..Self::strict()
+        }
+    }
+
+    /// Validates every setting and renders the values sent on each response.
+    pub(crate) fn compile(&self) -> Result<HeaderPolicy, ConfigError> {
+        let mut fixed = Vec::with_capacity(16);
+        let mut push = |name: HeaderName, value: HeaderValue| fixed.push((name, value));
+
+        // Both policies may report to one URL, which is then one Reporting API endpoint.
+        const ENFORCE_GROUP: &str = "csp-endpoint";
+        let enforce_url = self.csp.as_ref().and_then(ContentSecurityPolicy::report_url);
+        let report_only_url = self
+            .csp_report_only
+            .as_ref()
+            .and_then(ContentSecurityPolicy::report_url);
+        let report_only_group = match report_only_url {
+            Some(url) if Some(url) == enforce_url => ENFORCE_GROUP,
+            _ => "csp-report-only-endpoint",
+        };
+        let csp = self
+            .csp
+            .as_ref()
+            .map(|csp| csp.compile("content_security_policy", ENFORCE_GROUP))
+            .transpose()?;
+        let csp_report_only = self
+            .csp_report_only
+            .as_ref()
+            .map(|csp| csp.compile("content_security_policy_report_only", report_only_group))
+            .transpose()?;
+        let mut endpoints = Vec::with_capacity(2);
+        if let Some(url) = enforce_url {
+            endpoints.push((ENFORCE_GROUP, url));
+        }
+        if let Some(url) = report_only_url.filter(|_| report_only_group != ENFORCE_GROUP) {
+            endpoints.push((report_only_group, url));
+        }
+        if !endpoints.is_empty() {
+            // Reporting API §3.1: a structured-field dictionary of endpoint names to URLs.
+            let value = endpoints
+                .iter()
+                .map(|(group, url)| format!("{group}=\"{url}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            push(reporting_endpoints(), dynamic(&value, "report_to")?);
+        }
+
+        if let Some(hsts) = &self.hsts {
+            push(header::STRICT_TRANSPORT_SECURITY, dynamic(&hsts.render()?, "hsts")?);
+        }
+        if let Some(frame) = self.frame_options {
+            push(header::X_FRAME_OPTIONS, fixed_value(frame.as_str()));
+        }
+        if self.nosniff {
+            push(header::X_CONTENT_TYPE_OPTIONS, fixed_value("nosniff"));
+        }
+        if let Some(referrer) = self.referrer_policy {
+            push(header::REFERRER_POLICY, fixed_value(referrer.as_str()));
+        }
+        if let Some(policy) = &self.permissions_policy {
+            let value = policy.render()?;
+            if !value.is_empty() {
+                push(permissions_policy(), dynamic(&value, "permissions_policy")?);
+            }
+        }
+        if let Some(coop) = self.coop {
+            push(cross_origin_opener_policy(), fixed_value(coop.as_str()));
+        }
+        if let Some(corp) = self.corp {
+            push(cross_origin_resource_policy(), fixed_value(corp.as_str()));
+        }
+        if let Some(coep) = self.coep {
+            push(cross_origin_embedder_policy(), fixed_value(coep.as_str()));
+        }
+        if self.origin_agent_cluster {
+            // A structured-field boolean (RFC 8941 §3.3.6); HTML §7.1.8.
+            push(origin_agent_cluster(), fixed_value("?1"));
+        }
+        if self.dns_prefetch_off {
+            push(header::X_DNS_PREFETCH_CONTROL, fixed_value("off"));
+        }
+        if self.deny_cross_domain_policies {
+            push(x_permitted_cross_domain_policies(), fixed_value("none"));
+        }
+        if let Some(xss) = self.xss_protection {
+            push(header::X_XSS_PROTECTION, fixed_value(xss.as_str()));
+        }
+
+        let strip_extra = self
+            .strip_extra
+            .iter()
+            .map(|name| {
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    ConfigError::invalid(
+                        "strip_header",
+                        name,
+                        "a header name of letters, digits and `-`",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let nonce = csp.as_ref().is_some_and(CompiledCsp::uses_nonce)
+            || csp_report_only.as_ref().is_some_and(CompiledCsp::uses_nonce);
+        Ok(HeaderPolicy {
+            fixed: fixed.into_boxed_slice(),
+            csp,
+            csp_report_only,
+            no_store: self.no_store_by_default.then(|| fixed_value(NO_STORE)),
+            strip_fingerprints: self.strip_fingerprints,
+            strip_extra: strip_extra.into_boxed_slice(),
+            override_app_headers: self.override_app_headers,
+            nonce,
+        })
+    }
+}
+
+/// A value known at compile time: sharing it costs nothing per response.
+fn fixed_value(value: &'static str) -> HeaderValue {
+    HeaderValue::from_static(value)
+}
+
+fn dynamic(value: &str, setting: &str) -> Result<HeaderValue, ConfigError> {
+    HeaderValue::from_str(value)
+        .map_err(|_| ConfigError::invalid(setting, value, "visible ASCII characters only"))
+}
+
+macro_rules! header_names {
+    ($($fn_name:ident => $name:literal,)+) => {
+        $(
+            fn $fn_name() -> HeaderName {
+                HeaderName::from_static($name)
+            }
+        )+
+    };
+}
+
+header_names! {
+    reporting_endpoints => "reporting-endpoints",
+    permissions_policy => "permissions-policy",
+    cross_origin_opener_policy => "cross-origin-opener-policy",
+    cross_origin_resource_policy => "cross-origin-resource-policy",
+    cross_origin_embedder_policy => "cross-origin-embedder-policy",
+    origin_agent_cluster => "origin-agent-cluster",
+    x_permitted_cross_domain_policies => "x-permitted-cross-domain-policies",
+}
+
+/// The headers part of a built policy: everything rendered, nothing left to check.
+#[derive(Clone, Debug)]
+pub(crate) struct HeaderPolicy {
+    fixed: Box<[(HeaderName, HeaderValue)]>,
+    csp: Option<CompiledCsp>,
+    csp_report_only: Option<CompiledCsp>,
+    no_store: Option<HeaderValue>,
+    strip_fingerprints: bool,
+    strip_extra: Box<[HeaderName]>,
+    override_app_headers: bool,
+    nonce: bool,
+}
+
+impl HeaderPolicy {
+    /// Draws this request's nonce, if the policy uses one, and hands it to the handler.
+    pub(crate) fn on_request<B>(&self, request: &mut Request<B>) -> Option<CspNonce> {
+        if !self.nonce {
+            return None;
+        }
+        let nonce = CspNonce::generate();
+        request.extensions_mut().insert(nonce);
+        Some(nonce)
+    }
+
+    /// Removes disclosing headers and adds the policy's headers to a response.
+    pub(crate) fn on_response<B>(&self, nonce: Option<CspNonce>, response: &mut Response<B>) {
+        let status = response.status();
+        let headers = response.headers_mut();
+        if self.strip_fingerprints {
+            fingerprint::strip(headers, &self.strip_extra);
+        } else if !self.strip_extra.is_empty() {
+            for name in self.strip_extra.iter() {
+                headers.remove(name);
+            }
+        }
+        headers.reserve(self.fixed.len() + 3);
+
+        for (name, value) in self.fixed.iter() {
+            self.set(headers, name, || value.clone());
+        }
+
+        // A 304 updates the stored response's headers (RFC 9111 §4.3.4): a fresh nonce there
+        // would no longer match the nonce in the cached body, and its scripts would stop.
+        let revalidation = status == StatusCode::NOT_MODIFIED;
+        let csps = [
+            (header::CONTENT_SECURITY_POLICY, &self.csp),
+            (header::CONTENT_SECURITY_POLICY_REPORT_ONLY, &self.csp_report_only),
+        ];
+        for (name, csp) in csps {
+            if let Some(csp) = csp {
+                if !(revalidation && csp.uses_nonce()) {
+                    self.set(headers, &name, || csp.value(nonce.as_ref()));
+                }
+            }
+        }
+
+        if let Some(no_store) = &self.no_store {
+            let app_decides = revalidation
+                || headers.contains_key(header::CACHE_CONTROL)
+                || headers.contains_key(header::EXPIRES);
+            if !app_decides {
+                headers.insert(header::CACHE_CONTROL, no_store.clone());
+            }
+        }
+    }
+
+    fn set(&self, headers: &mut HeaderMap, name: &HeaderName, value: impl FnOnce() -> HeaderValue) {
+        if self.override_app_headers {
+            headers.insert(name, value());
+        } else if let Entry::Vacant(entry) = headers.entry(name) {
+            entry.insert(value());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(policy: &HeaderPolicy) -> Vec<&str> {
+        policy.fixed.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    #[test]
+    fn strict_compiles_with_a_nonce() {
+        let policy = HeaderSettings::strict().compile().unwrap();
+
+        assert!(policy.nonce);
+        assert_eq!(policy.fixed.len(), 12);
+        assert!(!names(&policy).contains(&"reporting-endpoints"));
+    }
+
+    #[test]
+    fn one_report_url_shared_by_both_policies_is_one_endpoint() {
+        let settings = HeaderSettings {
+            csp: Some(ContentSecurityPolicy::strict().report_to("/csp")),
+            csp_report_only: Some(ContentSecurityPolicy::strict().report_to("/csp")),
+            ..HeaderSettings::strict()
+        };
+
+        let policy = settings.compile().unwrap();
+
+        let endpoints = &policy.fixed.iter().find(|(n, _)| n == "reporting-endpoints").unwrap();
+        assert_eq!(endpoints.1, "csp-endpoint=\"/csp\"");
+    }
+
+    #[test]
+    fn distinct_report_urls_are_two_endpoints() {
+        let settings = HeaderSettings {
+            csp: Some(ContentSecurityPolicy::strict().report_to("/a")),
+            csp_report_only: Some(ContentSecurityPolicy::strict().report_to("/b")),
+            ..HeaderSettings::strict()
+        };
+
+        let policy = settings.compile().unwrap();
+
+        let endpoints = &policy.fixed.iter().find(|(n, _)| n == "reporting-endpoints").unwrap();
+        assert_eq!(endpoints.1, "csp-endpoint=\"/a\", csp-report-only-endpoint=\"/b\"");
+    }
+
+    #[test]
+    fn invalid_strip_header_name_is_refused() {
+        let settings = HeaderSettings {
+            strip_extra: vec!["x bad".into()],
+            ..HeaderSettings::strict()
+        };
+
+        let err = settings.compile().unwrap_err();
+
+        assert_eq!(err.setting(), "strip_header");
+    }
+}

@@ -1,0 +1,154 @@
+//! A web security policy for any Tower HTTP service, in one layer.
+//!
+//! `tower-security` gives an axum `Router`, a hyper service or a tonic server the controls a
+//! written security policy (OWASP, PCI-DSS, SOC 2) asks of every web service, with strict
+//! defaults and a builder that refuses a weak or broken setting when the layer is built, not
+//! when a request arrives.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use tower_security::SecurityLayer;
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .layer(SecurityLayer::strict());
+//! ```
+//!
+//! Every response now carries a strict Content Security Policy with a fresh nonce, HSTS,
+//! framing, MIME-sniffing, referrer, permissions and cross-origin isolation headers, and no
+//! header that discloses the server's stack.
+//!
+//! # Defaults
+//!
+#![doc = include_str!("../docs/defaults.md")]
+//!
+//! Each header is tuned or switched off with [`SecurityLayerBuilder`];
+//! [`SecurityLayer::embeddable`] is a preset for pages that other sites frame or that load
+//! third-party assets. A header the application sets itself is kept, so a route can tailor
+//! one ([`SecurityLayerBuilder::override_app_headers`] makes the policy win instead).
+//!
+//! # The CSP nonce
+//!
+//! The strict policy allows a script only if it carries the request's nonce. The layer puts
+//! it in the request's extensions as a [`CspNonce`] (with the `axum` feature, also an
+//! extractor); stamp it on the `<script>` and `<style>` elements the page trusts:
+//!
+//! ```
+//! use axum::{response::Html, Extension};
+//! use tower_security::CspNonce;
+//!
+//! async fn page(Extension(nonce): Extension<CspNonce>) -> Html<String> {
+//!     Html(format!(r#"<script nonce="{nonce}">document.title = "ready"</script>"#))
+//! }
+//! ```
+//!
+//! # Quick start: hyper
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//!
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use hyper::body::{Bytes, Incoming};
+//! use hyper_util::rt::{TokioExecutor, TokioIo};
+//! use hyper_util::server::conn::auto::Builder;
+//! use hyper_util::service::TowerToHyperService;
+//! use tower::{service_fn, ServiceBuilder};
+//! use tower_security::SecurityLayer;
+//!
+//! async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     Ok(Response::new(Full::from("hello")))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let service = ServiceBuilder::new()
+//!         .layer(SecurityLayer::strict())
+//!         .service(service_fn(hello));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     loop {
+//!         let (stream, _) = listener.accept().await?;
+//!         let service = TowerToHyperService::new(service.clone());
+//!         tokio::spawn(async move {
+//!             let io = TokioIo::new(stream);
+//!             let _ = Builder::new(TokioExecutor::new()).serve_connection(io, service).await;
+//!         });
+//!     }
+//! }
+//! ```
+//!
+//! # Quick start: tonic
+//!
+//! gRPC responses keep their status, body and trailers; the layer adds its headers to the
+//! response head, where browsers and proxies see them.
+//!
+//! ```no_run
+//! use tonic::transport::Server;
+//! use tower_security::SecurityLayer;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let (_reporter, health) = tonic_health::server::health_reporter();
+//!     Server::builder()
+//!         .layer(SecurityLayer::strict())
+//!         .add_service(health)
+//!         .serve("127.0.0.1:50051".parse()?)
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Ordering
+//!
+//! Layers run from the outside in on the request and from the inside out on the response.
+//! With axum's `Router::layer` or tower's `ServiceBuilder`, put `SecurityLayer`:
+//!
+//! - **inside** request-id, tracing and metrics layers (tower-http's `SetRequestIdLayer`,
+//!   `TraceLayer`), so they observe the final response, headers included;
+//! - **outside** `CorsLayer`, so preflight answers get the security headers too, and outside
+//!   compression, timeouts and every handler-level layer, so nothing can answer around it;
+//! - on the whole router with [`Router::layer`], not `route_layer`: `route_layer` skips the
+//!   router's own `404` and `405` answers, which then leave without the policy.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use tower::ServiceBuilder;
+//! use tower_security::SecurityLayer;
+//!
+//! let app: Router = Router::new().route("/", get(|| async { "hello" })).layer(
+//!     ServiceBuilder::new()
+//!         // .layer(TraceLayer::new_for_http())   outermost: sees the final response
+//!         .layer(SecurityLayer::strict()),
+//!         // .layer(CorsLayer::permissive())      inside: preflights get the headers
+//! );
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `axum` | [`CspNonce`] as an axum extractor |
+//!
+//! [`Router::layer`]: https://docs.rs/axum/latest/axum/struct.Router.html#method.layer
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod builder;
+mod error;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod extract;
+pub mod headers;
+mod layer;
+mod policy;
+mod service;
+
+pub use crate::body::ResponseBody;
+pub use crate::builder::SecurityLayerBuilder;
+pub use crate::error::{ConfigError, ConfigErrorKind};
+pub use crate::headers::CspNonce;
+pub use crate::layer::SecurityLayer;
+pub use crate::service::{ResponseFuture, Security};
