@@ -177,7 +177,9 @@ impl SecurityLayerBuilder {
 
     /// Also removes the header `name` from every response.
     pub fn strip_header(mut self, name: impl Into<String>) -> Self {
-        self.headers.strip_extra.push(name.into().to_ascii_lowercase());
+        self.headers
+            .strip_extra
+            .push(name.into().to_ascii_lowercase());
         self
     }
 

@@ -57,7 +57,11 @@ impl<S: Send + Sync> FromRequestParts<S> for CspNonce {
     type Rejection = MissingCspNonce;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<CspNonce>().copied().ok_or(MissingCspNonce)
+        parts
+            .extensions
+            .get::<CspNonce>()
+            .copied()
+            .ok_or(MissingCspNonce)
     }
 }
 
@@ -89,8 +93,7 @@ mod tests {
         let missing =
             <CspNonce as FromRequestParts<()>>::from_request_parts(&mut without, &()).await;
         let optional =
-            <CspNonce as OptionalFromRequestParts<()>>::from_request_parts(&mut without, &())
-                .await;
+            <CspNonce as OptionalFromRequestParts<()>>::from_request_parts(&mut without, &()).await;
 
         assert_eq!(found, Ok(nonce));
         assert_eq!(missing, Err(MissingCspNonce));

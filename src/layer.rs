@@ -37,20 +37,24 @@ impl SecurityLayer {
     /// Built once per process and shared after that.
     pub fn strict() -> Self {
         static STRICT: OnceLock<SecurityLayer> = OnceLock::new();
-        STRICT.get_or_init(|| SecurityLayerBuilder::strict().build_preset()).clone()
+        STRICT
+            .get_or_init(|| SecurityLayerBuilder::strict().build_preset())
+            .clone()
     }
 
     /// A policy for services whose pages other sites embed, or that load third-party assets:
     /// the strict policy with these differences.
     ///
-    /// | header | value |
-    /// |---|---|
-    /// | `Content-Security-Policy` | scripts still need the nonce (`'strict-dynamic'` lets them load third-party scripts); images, fonts, media, styles, frames and `fetch` may use any HTTPS origin; `frame-ancestors 'self' https:` |
-    /// | `X-Frame-Options` | not sent: it cannot name other sites, and `frame-ancestors` decides |
-    /// | `Cross-Origin-Embedder-Policy` | not sent: `require-corp` blocks third-party assets without CORP |
-    /// | `Cross-Origin-Resource-Policy` | `cross-origin` |
-    /// | `Cross-Origin-Opener-Policy` | `same-origin-allow-popups` (OAuth and payment popups) |
-    /// | `Referrer-Policy` | `strict-origin-when-cross-origin` |
+    /// - `Content-Security-Policy`: scripts still need the nonce, and `'strict-dynamic'` lets
+    ///   them load third-party scripts; images, fonts, media, styles, frames and `fetch` may
+    ///   use any HTTPS origin; `frame-ancestors 'self' https:`.
+    /// - `X-Frame-Options`: not sent; it cannot name other sites, and `frame-ancestors`
+    ///   decides instead.
+    /// - `Cross-Origin-Embedder-Policy`: not sent; `require-corp` blocks every third-party
+    ///   asset that does not send CORP.
+    /// - `Cross-Origin-Resource-Policy: cross-origin`.
+    /// - `Cross-Origin-Opener-Policy: same-origin-allow-popups`, for OAuth and payment popups.
+    /// - `Referrer-Policy: strict-origin-when-cross-origin`.
     ///
     /// Narrow `frame-ancestors` to the sites that really embed you with
     /// [`SecurityLayerBuilder::content_security_policy`].

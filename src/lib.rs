@@ -123,6 +123,19 @@
 //! );
 //! ```
 //!
+//! # Limitations
+//!
+//! - `Strict-Transport-Security` is sent on plain-HTTP responses too: the layer does not yet
+//!   know the request's transport. Browsers ignore the header there (RFC 6797 §8.1).
+//! - A CSP and, with a nonce-based CSP, a fresh nonce go on every response, HTML or not; for
+//!   an API this costs a few hundred bytes per response and protects nothing.
+//! - The nonce comes from `rand`'s thread-local generator, which reseeds itself from the
+//!   operating system every 64 KiB of output and panics if the operating system's generator
+//!   fails at that moment. On Linux that happens only before the kernel's entropy pool is
+//!   first initialised.
+//! - Removing a fingerprinting header may change the order of other header names (never the
+//!   order of one name's values), which HTTP gives no meaning (RFC 9110 §5.3).
+//!
 //! # Feature flags
 //!
 //! | feature | what it adds |
@@ -152,3 +165,8 @@ pub use crate::error::{ConfigError, ConfigErrorKind};
 pub use crate::headers::CspNonce;
 pub use crate::layer::SecurityLayer;
 pub use crate::service::{ResponseFuture, Security};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

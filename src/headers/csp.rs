@@ -95,7 +95,8 @@ impl ContentSecurityPolicy {
 
     /// Removes every directive called `name`.
     pub fn remove(mut self, name: &str) -> Self {
-        self.directives.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.directives
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self
     }
 
@@ -210,9 +211,8 @@ impl CompiledCsp {
     fn new(setting: &str, parts: Vec<String>) -> Result<Self, ConfigError> {
         const UNUSABLE: &str = "AAAAAAAAAAAAAAAAAAAAAA==";
         let joined = parts.join(UNUSABLE);
-        let fixed = HeaderValue::from_str(&joined).map_err(|_| {
-            ConfigError::invalid(setting, &joined, "visible ASCII characters only")
-        })?;
+        let fixed = HeaderValue::from_str(&joined)
+            .map_err(|_| ConfigError::invalid(setting, &joined, "visible ASCII characters only"))?;
         let len = parts.iter().map(String::len).sum();
         let parts = parts.into_iter().map(Bytes::from).collect();
         Ok(Self { parts, fixed, len })
@@ -260,10 +260,15 @@ fn directive_kind(name: &str) -> Option<Kind> {
             Kind::Scripts
         }
         "script-src-attr" | "style-src-attr" | "child-src" | "connect-src" | "font-src"
-        | "frame-src" | "img-src" | "manifest-src" | "media-src" | "object-src"
-        | "worker-src" | "fenced-frame-src" | "prefetch-src" | "base-uri" | "form-action"
-        | "frame-ancestors" => Kind::Sources,
-        "sandbox" | "report-to" | "report-uri" | "trusted-types" | "require-trusted-types-for"
+        | "frame-src" | "img-src" | "manifest-src" | "media-src" | "object-src" | "worker-src"
+        | "fenced-frame-src" | "prefetch-src" | "base-uri" | "form-action" | "frame-ancestors" => {
+            Kind::Sources
+        }
+        "sandbox"
+        | "report-to"
+        | "report-uri"
+        | "trusted-types"
+        | "require-trusted-types-for"
         | "webrtc" => Kind::Tokens,
         "upgrade-insecure-requests" | "block-all-mixed-content" => Kind::Flag,
         _ => return None,
@@ -290,7 +295,11 @@ const KEYWORDS: &[&str] = &[
 fn check_sources(at: &str, name: &str, kind: Kind, sources: &[String]) -> Result<(), ConfigError> {
     if kind == Kind::Flag {
         return match sources.first() {
-            Some(source) => Err(ConfigError::invalid(at, source, "no value for this directive")),
+            Some(source) => Err(ConfigError::invalid(
+                at,
+                source,
+                "no value for this directive",
+            )),
             None => Ok(()),
         };
     }
@@ -319,9 +328,10 @@ fn check_sources(at: &str, name: &str, kind: Kind, sources: &[String]) -> Result
         ));
     }
     if name == "frame-ancestors" {
-        if let Some(bad) = sources.iter().find(|s| {
-            s.starts_with('\'') && !matches!(s.as_str(), "'self'" | "'none'")
-        }) {
+        if let Some(bad) = sources
+            .iter()
+            .find(|s| s.starts_with('\'') && !matches!(s.as_str(), "'self'" | "'none'"))
+        {
             return Err(ConfigError::invalid(
                 at,
                 bad,
@@ -455,22 +465,74 @@ mod tests {
     fn invalid_policies_name_the_directive() {
         let base = ContentSecurityPolicy::new;
         let cases = [
-            ("semicolon", base().directive("img-src", ["a.com;script-src"]), "img-src"),
-            ("comma", base().directive("img-src", ["a.com,b.com"]), "img-src"),
+            (
+                "semicolon",
+                base().directive("img-src", ["a.com;script-src"]),
+                "img-src",
+            ),
+            (
+                "comma",
+                base().directive("img-src", ["a.com,b.com"]),
+                "img-src",
+            ),
             ("CR", base().directive("img-src", ["a.com\r"]), "img-src"),
             ("LF", base().directive("img-src", ["a.com\n"]), "img-src"),
-            ("space", base().directive("img-src", ["a.com b.com"]), "img-src"),
-            ("non-ASCII", base().directive("img-src", ["exämple.com"]), "img-src"),
+            (
+                "space",
+                base().directive("img-src", ["a.com b.com"]),
+                "img-src",
+            ),
+            (
+                "non-ASCII",
+                base().directive("img-src", ["exämple.com"]),
+                "img-src",
+            ),
             ("empty", base().directive("img-src", [""]), "img-src"),
-            ("unquoted self", base().directive("script-src", ["self"]), "script-src"),
-            ("unquoted none", base().directive("object-src", ["NONE"]), "object-src"),
-            ("unquoted unsafe", base().directive("script-src", ["unsafe-inline"]), "script-src"),
-            ("unknown keyword", base().directive("script-src", ["'selff'"]), "script-src"),
-            ("half quoted", base().directive("script-src", ["'self"]), "script-src"),
-            ("fixed nonce", base().directive("script-src", ["'nonce-abc'"]), "script-src"),
-            ("nonce in img", base().directive("img-src", [ContentSecurityPolicy::NONCE]), "img-src"),
-            ("value on flag", base().directive("upgrade-insecure-requests", ["x"]), "upgrade"),
-            ("keyword ancestor", base().directive("frame-ancestors", ["'unsafe-inline'"]), "frame"),
+            (
+                "unquoted self",
+                base().directive("script-src", ["self"]),
+                "script-src",
+            ),
+            (
+                "unquoted none",
+                base().directive("object-src", ["NONE"]),
+                "object-src",
+            ),
+            (
+                "unquoted unsafe",
+                base().directive("script-src", ["unsafe-inline"]),
+                "script-src",
+            ),
+            (
+                "unknown keyword",
+                base().directive("script-src", ["'selff'"]),
+                "script-src",
+            ),
+            (
+                "half quoted",
+                base().directive("script-src", ["'self"]),
+                "script-src",
+            ),
+            (
+                "fixed nonce",
+                base().directive("script-src", ["'nonce-abc'"]),
+                "script-src",
+            ),
+            (
+                "nonce in img",
+                base().directive("img-src", [ContentSecurityPolicy::NONCE]),
+                "img-src",
+            ),
+            (
+                "value on flag",
+                base().directive("upgrade-insecure-requests", ["x"]),
+                "upgrade",
+            ),
+            (
+                "keyword ancestor",
+                base().directive("frame-ancestors", ["'unsafe-inline'"]),
+                "frame",
+            ),
         ];
 
         for (name, csp, directive) in cases {
@@ -490,22 +552,50 @@ mod tests {
             .directive("report-uri", ["/r"])
             .report_to("/r");
 
-        assert_eq!(compile(duplicate).unwrap_err().kind(), ConfigErrorKind::Duplicate);
-        assert_eq!(compile(unknown).unwrap_err().kind(), ConfigErrorKind::Invalid);
-        assert_eq!(compile(none_plus).unwrap_err().kind(), ConfigErrorKind::Conflict);
-        assert_eq!(compile(report_twice).unwrap_err().kind(), ConfigErrorKind::Duplicate);
+        assert_eq!(
+            compile(duplicate).unwrap_err().kind(),
+            ConfigErrorKind::Duplicate
+        );
+        assert_eq!(
+            compile(unknown).unwrap_err().kind(),
+            ConfigErrorKind::Invalid
+        );
+        assert_eq!(
+            compile(none_plus).unwrap_err().kind(),
+            ConfigErrorKind::Conflict
+        );
+        assert_eq!(
+            compile(report_twice).unwrap_err().kind(),
+            ConfigErrorKind::Duplicate
+        );
     }
 
     #[test]
     fn report_urls_must_be_deliverable() {
-        let ok = ["https://r.example.com/csp", "/csp-reports", "http://localhost:8080/r"];
-        let bad = ["http://r.example.com/csp", "//evil.example", "/r\"x", "", "ftp://x"];
+        let ok = [
+            "https://r.example.com/csp",
+            "/csp-reports",
+            "http://localhost:8080/r",
+        ];
+        let bad = [
+            "http://r.example.com/csp",
+            "//evil.example",
+            "/r\"x",
+            "",
+            "ftp://x",
+        ];
 
         for url in ok {
-            assert!(compile(ContentSecurityPolicy::new().report_to(url)).is_ok(), "{url}");
+            assert!(
+                compile(ContentSecurityPolicy::new().report_to(url)).is_ok(),
+                "{url}"
+            );
         }
         for url in bad {
-            assert!(compile(ContentSecurityPolicy::new().report_to(url)).is_err(), "{url}");
+            assert!(
+                compile(ContentSecurityPolicy::new().report_to(url)).is_err(),
+                "{url}"
+            );
         }
     }
 
@@ -517,9 +607,11 @@ mod tests {
 
         let value = compile(csp).unwrap().value(None);
 
-        assert!(value
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors https://partner.example.com"));
+        assert!(
+            value
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors https://partner.example.com")
+        );
     }
 }

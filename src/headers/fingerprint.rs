@@ -110,9 +110,7 @@ static FIRST_BYTES: [bool; 256] = first_bytes();
 
 pub(crate) fn is_fingerprint(name: &str) -> bool {
     match name.as_bytes().first() {
-        Some(&b) if FIRST_BYTES[usize::from(b)] => {
-            FINGERPRINT_HEADERS.binary_search(&name).is_ok()
-        }
+        Some(&b) if FIRST_BYTES[usize::from(b)] => FINGERPRINT_HEADERS.binary_search(&name).is_ok(),
         _ => false,
     }
 }

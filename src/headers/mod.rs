@@ -110,8 +110,14 @@ impl HeaderSettings {
     pub(crate) fn embeddable() -> Self {
         let csp = ContentSecurityPolicy::new()
             .directive("default-src", ["'self'"])
-            .directive("script-src", [ContentSecurityPolicy::NONCE, "'strict-dynamic'"])
-            .directive("style-src", ["'self'", "https:", ContentSecurityPolicy::NONCE])
+            .directive(
+                "script-src",
+                [ContentSecurityPolicy::NONCE, "'strict-dynamic'"],
+            )
+            .directive(
+                "style-src",
+                ["'self'", "https:", ContentSecurityPolicy::NONCE],
+            )
             .directive("img-src", ["'self'", "https:", "data:"])
             .directive("font-src", ["'self'", "https:", "data:"])
             .directive("media-src", ["'self'", "https:"])
@@ -142,7 +148,10 @@ impl HeaderSettings {
 
         // Both policies may report to one URL, which is then one Reporting API endpoint.
         const ENFORCE_GROUP: &str = "csp-endpoint";
-        let enforce_url = self.csp.as_ref().and_then(ContentSecurityPolicy::report_url);
+        let enforce_url = self
+            .csp
+            .as_ref()
+            .and_then(ContentSecurityPolicy::report_url);
         let report_only_url = self
             .csp_report_only
             .as_ref()
@@ -179,7 +188,10 @@ impl HeaderSettings {
         }
 
         if let Some(hsts) = &self.hsts {
-            push(header::STRICT_TRANSPORT_SECURITY, dynamic(&hsts.render()?, "hsts")?);
+            push(
+                header::STRICT_TRANSPORT_SECURITY,
+                dynamic(&hsts.render()?, "hsts")?,
+            );
         }
         if let Some(frame) = self.frame_options {
             push(header::X_FRAME_OPTIONS, fixed_value(frame.as_str()));
@@ -234,7 +246,9 @@ impl HeaderSettings {
             .collect::<Result<Vec<_>, _>>()?;
 
         let nonce = csp.as_ref().is_some_and(CompiledCsp::uses_nonce)
-            || csp_report_only.as_ref().is_some_and(CompiledCsp::uses_nonce);
+            || csp_report_only
+                .as_ref()
+                .is_some_and(CompiledCsp::uses_nonce);
         Ok(HeaderPolicy {
             fixed: fixed.into_boxed_slice(),
             csp,
@@ -324,7 +338,10 @@ impl HeaderPolicy {
         let revalidation = status == StatusCode::NOT_MODIFIED;
         let csps = [
             (header::CONTENT_SECURITY_POLICY, &self.csp),
-            (header::CONTENT_SECURITY_POLICY_REPORT_ONLY, &self.csp_report_only),
+            (
+                header::CONTENT_SECURITY_POLICY_REPORT_ONLY,
+                &self.csp_report_only,
+            ),
         ];
         for (name, csp) in csps {
             if let Some(csp) = csp {
@@ -380,7 +397,11 @@ mod tests {
 
         let policy = settings.compile().unwrap();
 
-        let endpoints = &policy.fixed.iter().find(|(n, _)| n == "reporting-endpoints").unwrap();
+        let endpoints = &policy
+            .fixed
+            .iter()
+            .find(|(n, _)| n == "reporting-endpoints")
+            .unwrap();
         assert_eq!(endpoints.1, "csp-endpoint=\"/csp\"");
     }
 
@@ -394,8 +415,15 @@ mod tests {
 
         let policy = settings.compile().unwrap();
 
-        let endpoints = &policy.fixed.iter().find(|(n, _)| n == "reporting-endpoints").unwrap();
-        assert_eq!(endpoints.1, "csp-endpoint=\"/a\", csp-report-only-endpoint=\"/b\"");
+        let endpoints = &policy
+            .fixed
+            .iter()
+            .find(|(n, _)| n == "reporting-endpoints")
+            .unwrap();
+        assert_eq!(
+            endpoints.1,
+            "csp-endpoint=\"/a\", csp-report-only-endpoint=\"/b\""
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rand::Rng as _;
 
 /// Bytes of randomness in a nonce: 128 bits, as CSP Level 3 §7.6 asks of a nonce

@@ -157,7 +157,7 @@ impl PermissionsPolicy {
                                     format!("{SETTING}.{name}"),
                                     origin,
                                     "`self`, `src` or an origin such as `https://example.com`",
-                                ))
+                                ));
                             }
                         }
                     }
@@ -174,7 +174,8 @@ impl PermissionsPolicy {
 fn check_feature_name(name: &str) -> Result<(), ConfigError> {
     let mut bytes = name.bytes();
     let valid_start = matches!(bytes.next(), Some(b'a'..=b'z' | b'*'));
-    let valid_rest = bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'*'));
+    let valid_rest =
+        bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'.' | b'*'));
     if valid_start && valid_rest {
         Ok(())
     } else {
@@ -237,10 +238,22 @@ mod tests {
         let cases = [
             ("empty feature", PermissionsPolicy::new().deny("")),
             ("uppercase feature", PermissionsPolicy::new().deny("Camera")),
-            ("comma in feature", PermissionsPolicy::new().deny("camera,usb")),
-            ("bare host", PermissionsPolicy::new().allow("camera", ["example.com"])),
-            ("quote in origin", PermissionsPolicy::new().allow("camera", ["https://a\"b"])),
-            ("path in origin", PermissionsPolicy::new().allow("camera", ["https://a.com/x"])),
+            (
+                "comma in feature",
+                PermissionsPolicy::new().deny("camera,usb"),
+            ),
+            (
+                "bare host",
+                PermissionsPolicy::new().allow("camera", ["example.com"]),
+            ),
+            (
+                "quote in origin",
+                PermissionsPolicy::new().allow("camera", ["https://a\"b"]),
+            ),
+            (
+                "path in origin",
+                PermissionsPolicy::new().allow("camera", ["https://a.com/x"]),
+            ),
         ];
 
         for (name, policy) in cases {

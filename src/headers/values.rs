@@ -19,7 +19,9 @@ const ONE_YEAR: u64 = 31_536_000;
 /// use std::time::Duration;
 /// use tower_security::{headers::StrictTransportSecurity, SecurityLayer};
 ///
-/// let hsts = StrictTransportSecurity::default().max_age(Duration::from_secs(31_536_000)).preload();
+/// let hsts = StrictTransportSecurity::default()
+///     .max_age(Duration::from_secs(31_536_000))
+///     .preload();
 /// let layer = SecurityLayer::builder().hsts(hsts).build().unwrap();
 /// # drop(layer);
 /// ```
@@ -214,7 +216,10 @@ mod tests {
     #[test]
     fn hsts_renders_default_and_preload() {
         let default = StrictTransportSecurity::default().render().unwrap();
-        let preload = StrictTransportSecurity::default().preload().render().unwrap();
+        let preload = StrictTransportSecurity::default()
+            .preload()
+            .render()
+            .unwrap();
         let short = StrictTransportSecurity::default()
             .max_age(Duration::from_secs(300))
             .include_subdomains(false)
