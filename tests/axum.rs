@@ -1,0 +1,287 @@
+//! `SecurityLayer::strict()` on an axum `Router`: handlers see the request's CSP nonce through
+//! the `CspNonce` extractor and `Extension<CspNonce>`, and it is the nonce the response's CSP
+//! names; `Router::layer` covers the router's own 404 and 405 answers while `route_layer`
+//! covers matched routes only; headers a handler sets are kept, fingerprinting ones are
+//! stripped, and multi-valued headers pass through unmerged and in order.
+#![cfg(feature = "axum")]
+
+use axum::body::Body;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LINK, SET_COOKIE, VARY};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Extension, Router};
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+use tower_security::{CspNonce, SecurityLayer};
+
+/// The headers `strict()` adds with a fixed value (the CSP, which carries a nonce, and
+/// `Cache-Control`, which depends on the response, are checked separately).
+const FIXED_HEADERS: &[(&str, &str)] = &[
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("cross-origin-embedder-policy", "require-corp"),
+    ("origin-agent-cluster", "?1"),
+    ("x-dns-prefetch-control", "off"),
+    ("x-permitted-cross-domain-policies", "none"),
+    ("x-xss-protection", "0"),
+];
+
+/// The strict CSP for `nonce`.
+fn strict_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; \
+         style-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests"
+    )
+}
+
+/// The nonce a strict CSP value names, or `None` if the value is not the strict CSP.
+fn csp_nonce(headers: &HeaderMap) -> Option<String> {
+    let csp = headers.get(CONTENT_SECURITY_POLICY)?.to_str().ok()?;
+    let rest = csp.strip_prefix("default-src 'self'; script-src 'nonce-")?;
+    let nonce = &rest[..rest.find('\'')?];
+    (csp == strict_csp(nonce)).then(|| nonce.to_owned())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .map(|value| value.to_str().expect("visible ASCII header value"))
+}
+
+fn all_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|value| value.to_str().expect("visible ASCII header value"))
+        .collect()
+}
+
+/// Panics with the header's name unless `headers` carry every strict header.
+fn assert_strict_headers(headers: &HeaderMap, context: &str) {
+    for (name, expected) in FIXED_HEADERS {
+        assert_eq!(header(headers, name), Some(*expected), "{context}: {name}");
+    }
+    let permissions = header(headers, "permissions-policy").unwrap_or_default();
+    assert!(
+        permissions.starts_with("accelerometer=()"),
+        "{context}: {permissions:?}"
+    );
+    let nonce = csp_nonce(headers);
+    assert_eq!(
+        nonce.as_deref().map(str::len),
+        Some(24),
+        "{context}: {nonce:?}"
+    );
+}
+
+async fn send(app: Router, method: Method, uri: &str) -> Response<Body> {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .unwrap();
+    app.oneshot(request).await.unwrap()
+}
+
+async fn body_text(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn page(nonce: CspNonce, Extension(from_extension): Extension<CspNonce>) -> Html<String> {
+    Html(format!(
+        r#"<script nonce="{nonce}">go()</script><style nonce="{from_extension}"></style>"#
+    ))
+}
+
+fn page_app() -> Router {
+    Router::new()
+        .route("/", get(page))
+        .layer(SecurityLayer::strict())
+}
+
+#[tokio::test]
+async fn handler_nonce_is_the_one_in_the_csp() {
+    let app = page_app();
+
+    let response = send(app, Method::GET, "/").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_strict_headers(response.headers(), "page");
+    let nonce = csp_nonce(response.headers()).unwrap();
+    let body = body_text(response).await;
+    assert_eq!(
+        body,
+        format!(r#"<script nonce="{nonce}">go()</script><style nonce="{nonce}"></style>"#)
+    );
+}
+
+#[tokio::test]
+async fn each_request_gets_a_fresh_nonce() {
+    let app = page_app();
+
+    let first = send(app.clone(), Method::GET, "/").await;
+    let second = send(app, Method::GET, "/").await;
+
+    let first_nonce = csp_nonce(first.headers()).unwrap();
+    let second_nonce = csp_nonce(second.headers()).unwrap();
+    assert_ne!(first_nonce, second_nonce);
+    assert!(
+        body_text(first)
+            .await
+            .contains(&format!(r#"nonce="{first_nonce}""#))
+    );
+    assert!(
+        body_text(second)
+            .await
+            .contains(&format!(r#"nonce="{second_nonce}""#))
+    );
+}
+
+#[tokio::test]
+async fn router_layer_covers_the_routers_own_answers() {
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .layer(SecurityLayer::strict());
+    let cases = [
+        ("matched route", Method::GET, "/", StatusCode::OK),
+        (
+            "unknown path",
+            Method::GET,
+            "/missing",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "wrong method",
+            Method::DELETE,
+            "/",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+
+    for (name, method, uri, status) in cases {
+        let response = send(app.clone(), method, uri).await;
+
+        assert_eq!(response.status(), status, "{name}");
+        assert_strict_headers(response.headers(), name);
+        assert_eq!(
+            header(response.headers(), "cache-control"),
+            Some("no-store, max-age=0")
+        );
+    }
+}
+
+#[tokio::test]
+async fn route_layer_covers_matched_routes_only() {
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .route_layer(SecurityLayer::strict());
+
+    let matched = send(app.clone(), Method::GET, "/").await;
+    let unmatched = send(app, Method::GET, "/missing").await;
+
+    assert_eq!(matched.status(), StatusCode::OK);
+    assert_strict_headers(matched.headers(), "matched route");
+    // axum's `route_layer` wraps the routes, not the router's fallback: a request that
+    // matches no route is answered `404` around the layer and leaves without the policy.
+    // This is why the crate's docs ask for `Router::layer`.
+    assert_eq!(unmatched.status(), StatusCode::NOT_FOUND);
+    for name in [
+        "content-security-policy",
+        "x-frame-options",
+        "x-content-type-options",
+    ] {
+        assert_eq!(header(unmatched.headers(), name), None, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn handler_headers_are_kept_and_fingerprints_stripped() {
+    let handler = || async {
+        let headers = [
+            ("x-frame-options", "SAMEORIGIN"),
+            ("cache-control", "public, max-age=60"),
+            ("server", "secret/1.0"),
+            ("x-powered-by", "Express"),
+        ];
+        (headers, "tailored").into_response()
+    };
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(SecurityLayer::strict());
+    let expected = [
+        ("x-frame-options", Some("SAMEORIGIN")),
+        ("cache-control", Some("public, max-age=60")),
+        ("server", None),
+        ("x-powered-by", None),
+        ("x-content-type-options", Some("nosniff")),
+        ("referrer-policy", Some("no-referrer")),
+    ];
+
+    let response = send(app, Method::GET, "/").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    for (name, value) in expected {
+        assert_eq!(
+            all_values(response.headers(), name),
+            Vec::from_iter(value),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        csp_nonce(response.headers()).map(|nonce| nonce.len()),
+        Some(24)
+    );
+    assert_eq!(body_text(response).await, "tailored");
+}
+
+#[tokio::test]
+async fn multi_valued_headers_keep_every_value_in_order() {
+    let expected = [
+        (SET_COOKIE, ["a=1; Path=/; HttpOnly", "b=2; Path=/; Secure"]),
+        (VARY, ["accept-encoding", "origin"]),
+        (
+            LINK,
+            [
+                "</app.js>; rel=preload; as=script",
+                "</app.css>; rel=preload; as=style",
+            ],
+        ),
+    ];
+    let values = expected.clone();
+    let handler = move || async move {
+        let mut builder = Response::builder().header(CACHE_CONTROL, "private");
+        for (name, pair) in values {
+            for value in pair {
+                builder = builder.header(name.clone(), value);
+            }
+        }
+        builder.body(Body::from("cookies")).unwrap()
+    };
+    let app = Router::new()
+        .route("/", get(handler))
+        .layer(SecurityLayer::strict());
+
+    let response = send(app, Method::GET, "/").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    for (name, pair) in &expected {
+        assert_eq!(
+            all_values(response.headers(), name.as_str()),
+            pair,
+            "{name}"
+        );
+    }
+    assert_eq!(all_values(response.headers(), "cache-control"), ["private"]);
+    assert_strict_headers(response.headers(), "multi-valued");
+    assert_eq!(body_text(response).await, "cookies");
+}
