@@ -1,0 +1,275 @@
+//! A demo axum server behind `SecurityLayer::strict()`.
+//!
+//! ```text
+//! cargo run --example server                   # http://127.0.0.1:8080
+//! cargo run --example server -- --port 9090    # or PORT=9090 cargo run --example server
+//! cargo run --example server -- --public       # bind 0.0.0.0 (every interface)
+//! ```
+//!
+//! Routes:
+//!
+//! | route | what it shows |
+//! |---|---|
+//! | `GET /` | a page whose nonce-stamped `<script>` runs and whose un-nonced one is blocked |
+//! | `GET /health` | `{"status":"ok"}` as `application/json` |
+//! | `POST /login` | form field `username`; sets a bare `session` cookie, then `303` to `/` |
+//! | `POST /echo` | the number of request body bytes read, as text |
+//! | `GET /error` | a `500` whose body leaks an internal-looking SQL error |
+//! | `GET /panic` | a handler that panics |
+//!
+//! Every response, the router's own `404` and `405` included, carries the strict headers; open
+//! `/` in a browser and its console shows the blocked script. Today the layer sets response
+//! headers only: the cookie from `/login`, the body of `/error` and the panic of `/panic` pass
+//! through as the handlers wrote them.
+//!
+//! The CSP's `upgrade-insecure-requests` sends the login form to `https://` where a browser
+//! does not exempt the host: Safari for `127.0.0.1`, every browser for a LAN address reached
+//! through `--public`. There, try `/login` with `curl -si -d username=alice`.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use axum::body::Bytes;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use tower_security::{CspNonce, SecurityLayer};
+
+const USAGE: &str = "\
+usage: server [--port N] [--public]
+
+  --port N    listen on port N (default: $PORT, else 8080)
+  --public    bind 0.0.0.0 (every interface) instead of 127.0.0.1
+  -h, --help  print this help";
+
+/// Where to listen, from the command line and `PORT`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Config {
+    /// TCP port; 0 lets the system pick one.
+    pub port: u16,
+    /// Bind `0.0.0.0` instead of `127.0.0.1`.
+    pub public: bool,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Listen with this configuration.
+    Serve(Config),
+    /// Print the usage and exit.
+    Help,
+}
+
+/// Parses the arguments (without the program name); `env_port` is the value of `PORT`, read
+/// only when `--port` is absent (an empty `PORT` counts as unset). The error is a one-line
+/// reason, shown above the usage.
+pub fn parse_args(
+    args: impl IntoIterator<Item = String>,
+    env_port: Option<String>,
+) -> Result<Command, String> {
+    let parse_port = |value: &str, from: &str| {
+        value
+            .parse::<u16>()
+            .map_err(|_| format!("{from}: `{value}` is not a port number (0-65535)"))
+    };
+    let mut port = None;
+    let mut public = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--public" => public = true,
+            "--port" => {
+                let value = args.next().ok_or("--port needs a value")?;
+                port = Some(parse_port(&value, "--port")?);
+            }
+            _ => match arg.strip_prefix("--port=") {
+                Some(value) => port = Some(parse_port(value, "--port")?),
+                None => return Err(format!("unknown argument `{arg}`")),
+            },
+        }
+    }
+    let port = match (port, env_port.filter(|p| !p.is_empty())) {
+        (Some(port), _) => port,
+        (None, Some(env)) => parse_port(&env, "PORT")?,
+        (None, None) => 8080,
+    };
+    Ok(Command::Serve(Config { port, public }))
+}
+
+/// The demo application: every route, wrapped in the strict security layer.
+///
+/// `Router::layer` (not `route_layer`) so the router's own `404` and `405` get the headers.
+pub fn app() -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/health", get(health))
+        .route("/login", post(login))
+        .route("/echo", post(echo))
+        .route("/error", get(error))
+        .route("/panic", get(panic_handler))
+        .layer(SecurityLayer::strict())
+}
+
+/// The demo page. Only the elements stamped with this request's nonce may run.
+async fn index(Extension(nonce): Extension<CspNonce>) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>tower-security demo</title>
+<style nonce="{nonce}">
+  body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }}
+  .ok {{ color: #15803d; }}
+  .blocked {{ color: #b91c1c; }}
+</style>
+</head>
+<body>
+<h1>tower-security demo</h1>
+<p>Every response from this server carries a strict Content Security Policy with a fresh
+nonce. Scripts and styles stamped with the nonce run; anything else is blocked.</p>
+<p id="nonce-result">Nonce script did not run (is JavaScript off?)</p>
+<p id="injected-result" class="blocked">Injected script was blocked by the CSP.</p>
+<form method="post" action="/login">
+  <label>Username <input name="username" autocomplete="username" required></label>
+  <button type="submit">Log in</button>
+</form>
+<script nonce="{nonce}">
+  const ok = document.getElementById("nonce-result");
+  ok.textContent = "nonce script ran";
+  ok.className = "ok";
+</script>
+<script>
+  // No nonce: stands in for an injected payload. The CSP stops it from running.
+  document.getElementById("injected-result").textContent = "INJECTED SCRIPT RAN";
+</script>
+</body>
+</html>
+"#
+    ))
+}
+
+/// A liveness probe.
+async fn health() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+}
+
+/// Sets a session cookie the naive way, with no attributes, and sends the browser home.
+async fn login(Form(form): Form<HashMap<String, String>>) -> Response {
+    let has_username = form
+        .get("username")
+        .is_some_and(|name| !name.trim().is_empty());
+    if !has_username {
+        return (StatusCode::BAD_REQUEST, "username is required\n").into_response();
+    }
+    // Demo only: a real session id comes from a CSPRNG and is stored server-side.
+    let id = RandomState::new().hash_one(std::time::SystemTime::now());
+    let cookie = format!("session={id:016x}");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+/// Reads the whole body (axum's default limit: 2 MB) and answers with its length.
+async fn echo(body: Bytes) -> String {
+    body.len().to_string()
+}
+
+/// A failure whose message leaks internal details, as careless handlers do.
+async fn error() -> (StatusCode, &'static str) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "ERROR: relation \"users\" does not exist at db-primary.internal.example:5432 \
+         (SQLSTATE 42P01)",
+    )
+}
+
+/// Panics. Nothing in the stack turns that into a response yet: the connection's task dies
+/// and the client sees the connection close with no answer.
+async fn panic_handler() -> &'static str {
+    panic!("demo panic: the handler gave up")
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM on unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            eprintln!("cannot listen for Ctrl-C: {err}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                eprintln!("cannot listen for SIGTERM: {err}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    println!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match parse_args(std::env::args().skip(1), std::env::var("PORT").ok()) {
+        Ok(Command::Serve(config)) => config,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(reason) => {
+            eprintln!("error: {reason}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let ip = if config.public {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        Ipv4Addr::LOCALHOST
+    };
+    let requested = SocketAddr::from((ip, config.port));
+    let listener = match tokio::net::TcpListener::bind(requested).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {requested}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // With `--port 0` the system picks the port; show the one actually bound.
+    let addr = listener.local_addr().unwrap_or(requested);
+
+    println!(
+        "security headers: strict (CSP nonce, HSTS, X-Frame-Options DENY, nosniff, \
+         Referrer-Policy no-referrer, Permissions-Policy, COOP/CORP/COEP, no-store by default)"
+    );
+    println!("fingerprint headers: stripped (Server, X-Powered-By, ...)");
+    if config.public {
+        println!("warning: --public binds every interface; this is a demo, not a real service");
+    }
+    println!("listening on http://{addr}");
+
+    if let Err(err) = axum::serve(listener, app())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    {
+        eprintln!("error: server failed: {err}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
