@@ -254,11 +254,11 @@ async fn main() -> ExitCode {
     // With `--port 0` the system picks the port; show the one actually bound.
     let addr = listener.local_addr().unwrap_or(requested);
 
-    println!(
-        "security headers: strict (CSP nonce, HSTS, X-Frame-Options DENY, nosniff, \
-         Referrer-Policy no-referrer, Permissions-Policy, COOP/CORP/COEP, no-store by default)"
-    );
-    println!("fingerprint headers: stripped (Server, X-Powered-By, ...)");
+    // One line per active control, read from the layer itself so the log cannot drift from
+    // what is enforced.
+    for control in SecurityLayer::strict().controls() {
+        println!("{control}");
+    }
     if config.public {
         println!("warning: --public binds every interface; this is a demo, not a real service");
     }

@@ -5,6 +5,7 @@ use std::sync::{Arc, OnceLock};
 
 use tower_layer::Layer;
 
+use crate::Control;
 use crate::builder::SecurityLayerBuilder;
 use crate::policy::Policy;
 use crate::service::Security;
@@ -68,6 +69,14 @@ impl SecurityLayer {
     /// A builder that starts from [`strict`](Self::strict).
     pub fn builder() -> SecurityLayerBuilder {
         SecurityLayerBuilder::strict()
+    }
+
+    /// The controls this layer applies and their active values, for a start-up log or an
+    /// audit record.
+    pub fn controls(&self) -> Vec<Control> {
+        let mut controls = Vec::new();
+        self.policy.headers.describe(&mut controls);
+        controls
     }
 
     pub(crate) fn from_policy(policy: Policy) -> Self {

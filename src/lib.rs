@@ -150,6 +150,7 @@
 
 mod body;
 mod builder;
+mod controls;
 mod error;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -161,6 +162,7 @@ mod service;
 
 pub use crate::body::ResponseBody;
 pub use crate::builder::SecurityLayerBuilder;
+pub use crate::controls::Control;
 pub use crate::error::{ConfigError, ConfigErrorKind};
 pub use crate::headers::CspNonce;
 pub use crate::layer::SecurityLayer;

@@ -153,3 +153,34 @@ fn readme_shows_the_crate_docs_defaults_table() {
         "README.md and docs/defaults.md disagree"
     );
 }
+
+#[test]
+fn controls_list_what_the_policy_enforces() {
+    let strict = SecurityLayer::strict().controls();
+    let without_hsts = SecurityLayer::builder()
+        .hsts(None)
+        .build()
+        .unwrap()
+        .controls();
+
+    let find = |controls: &[tower_security::Control], name: &str| {
+        controls
+            .iter()
+            .find(|c| c.name() == name)
+            .map(|c| c.value().to_owned())
+    };
+    assert_eq!(strict.len(), 16);
+    assert!(strict.iter().all(|c| c.area() == "security headers"));
+    assert!(
+        find(&strict, "content-security-policy")
+            .unwrap()
+            .starts_with("default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'")
+    );
+    assert_eq!(find(&strict, "x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(
+        find(&strict, "fingerprinting headers").as_deref(),
+        Some("removed: 87 names on OWASP's list")
+    );
+    assert!(find(&without_hsts, "strict-transport-security").is_none());
+    assert_eq!(without_hsts.len(), 15);
+}

@@ -218,6 +218,16 @@ impl CompiledCsp {
         Ok(Self { parts, fixed, len })
     }
 
+    /// The value as configured, with `{nonce}` where each response carries its nonce.
+    pub(crate) fn template(&self) -> String {
+        let parts: Vec<_> = self
+            .parts
+            .iter()
+            .map(|p| String::from_utf8_lossy(p))
+            .collect();
+        parts.join("{nonce}")
+    }
+
     pub(crate) fn uses_nonce(&self) -> bool {
         self.parts.len() > 1
     }

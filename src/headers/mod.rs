@@ -38,7 +38,7 @@
 use http::header::{self, Entry};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 
-use crate::ConfigError;
+use crate::{ConfigError, Control};
 
 mod csp;
 mod fingerprint;
@@ -359,6 +359,56 @@ impl HeaderPolicy {
                 headers.insert(header::CACHE_CONTROL, no_store.clone());
             }
         }
+    }
+
+    /// Lists the header controls this policy applies, in the order they are sent.
+    pub(crate) fn describe(&self, out: &mut Vec<Control>) {
+        const AREA: &str = "security headers";
+        let csps = [
+            ("content-security-policy", &self.csp),
+            ("content-security-policy-report-only", &self.csp_report_only),
+        ];
+        for (name, csp) in csps {
+            if let Some(csp) = csp {
+                out.push(Control::new(AREA, name, csp.template()));
+            }
+        }
+        for (name, value) in self.fixed.iter() {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            out.push(Control::new(AREA, name.as_str(), value));
+        }
+        if let Some(no_store) = &self.no_store {
+            let value = format!(
+                "{} where the response sets no Cache-Control or Expires",
+                String::from_utf8_lossy(no_store.as_bytes())
+            );
+            out.push(Control::new(AREA, "cache-control", value));
+        }
+        let mut stripped = Vec::new();
+        if self.strip_fingerprints {
+            stripped.push(format!(
+                "{} names on OWASP's list",
+                fingerprint::FINGERPRINT_HEADERS.len()
+            ));
+        }
+        stripped.extend(self.strip_extra.iter().map(|name| name.as_str().to_owned()));
+        if !stripped.is_empty() {
+            out.push(Control::new(
+                AREA,
+                "fingerprinting headers",
+                format!("removed: {}", stripped.join(", ")),
+            ));
+        }
+        let conflicts = if self.override_app_headers {
+            "the policy's value replaces the application's"
+        } else {
+            "the application's own value is kept"
+        };
+        out.push(Control::new(
+            AREA,
+            "headers the application sets",
+            conflicts.to_owned(),
+        ));
     }
 
     fn set(&self, headers: &mut HeaderMap, name: &HeaderName, value: impl FnOnce() -> HeaderValue) {
