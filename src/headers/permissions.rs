@@ -42,7 +42,7 @@ const STRICT_FEATURES: &[(&str, &[&str])] = &[
     ("xr-spatial-tracking", &[]),
 ];
 
-/// `Permissions-Policy` ([W3C Permissions Policy §5]): a feature name and the origins allowed
+/// `Permissions-Policy` ([Permissions Policy §5][W3C §5]): a feature name and the origins allowed
 /// to use it, as a structured-field dictionary ([RFC 8941]).
 ///
 /// A feature listed with no origins is denied to the page and every frame in it; a feature
@@ -61,7 +61,7 @@ const STRICT_FEATURES: &[(&str, &[&str])] = &[
 /// # drop(layer);
 /// ```
 ///
-/// [W3C Permissions Policy §5]: https://www.w3.org/TR/permissions-policy-1/#permissions-policy-http-header-field
+/// [W3C §5]: https://www.w3.org/TR/permissions-policy-1/#permissions-policy-http-header-field
 /// [RFC 8941]: https://www.rfc-editor.org/rfc/rfc8941
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PermissionsPolicy {

@@ -152,7 +152,7 @@ token_enum! {
     /// `Cross-Origin-Opener-Policy` ([HTML §7.1.3]): whether windows of other origins that this
     /// page opens, or that open it, share its browsing context group.
     ///
-    /// [HTML §7.1.3]: https://html.spec.whatwg.org/multipage/browsers.html#cross-origin-opener-policies
+    /// [HTML §7.1.3]: https://html.spec.whatwg.org/#cross-origin-opener-policies
     pub enum CrossOriginOpenerPolicy {
         /// `same-origin`: full isolation.
         SameOrigin => "same-origin",
