@@ -5,6 +5,8 @@ use axum::http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
+mod common;
+
 // The example's `main` and its helpers are unused here.
 #[allow(dead_code)]
 #[path = "../examples/server.rs"]
@@ -32,11 +34,9 @@ fn header_str(response: &Response<Body>, name: header::HeaderName) -> &str {
     response.headers()[name].to_str().unwrap()
 }
 
-/// The value between `'nonce-` and the next `'` in a CSP.
-fn csp_nonce(csp: &str) -> &str {
-    let start = csp.find("'nonce-").expect("CSP has a nonce") + "'nonce-".len();
-    let len = csp[start..].find('\'').unwrap();
-    &csp[start..start + len]
+/// The nonce of a strict CSP value; panics if the value is not the strict CSP.
+fn strict_nonce(csp: &str) -> &str {
+    common::csp_nonce(csp).unwrap_or_else(|| panic!("not the strict CSP: {csp:?}"))
 }
 
 #[tokio::test]
@@ -48,7 +48,7 @@ async fn index_stamps_the_csp_nonce_on_its_script_and_style() {
     assert!(csp.contains("'strict-dynamic'"), "{csp}");
     assert!(!response.headers().contains_key(header::SERVER));
     assert_eq!(header_str(&response, header::X_FRAME_OPTIONS), "DENY");
-    let nonce = csp_nonce(&csp).to_owned();
+    let nonce = strict_nonce(&csp).to_owned();
     let body = body_text(response).await;
     assert!(body.starts_with("<!doctype html>"));
     assert!(
@@ -71,8 +71,8 @@ async fn every_request_gets_a_fresh_nonce() {
     let first = get("/").await;
     let second = get("/").await;
 
-    let first = csp_nonce(header_str(&first, header::CONTENT_SECURITY_POLICY)).to_owned();
-    let second = csp_nonce(header_str(&second, header::CONTENT_SECURITY_POLICY)).to_owned();
+    let first = strict_nonce(header_str(&first, header::CONTENT_SECURITY_POLICY)).to_owned();
+    let second = strict_nonce(header_str(&second, header::CONTENT_SECURITY_POLICY)).to_owned();
     assert_ne!(first, second);
 }
 

@@ -25,24 +25,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::{ServiceBuilder, service_fn};
 use tower_security::{CspNonce, SecurityLayer};
 
-/// The headers `strict()` adds with a fixed value on a response that sets none of its own.
-const FIXED_HEADERS: &[(&str, &str)] = &[
-    (
-        "strict-transport-security",
-        "max-age=63072000; includeSubDomains",
-    ),
-    ("x-frame-options", "DENY"),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("cross-origin-resource-policy", "same-origin"),
-    ("cross-origin-embedder-policy", "require-corp"),
-    ("origin-agent-cluster", "?1"),
-    ("x-dns-prefetch-control", "off"),
-    ("x-permitted-cross-domain-policies", "none"),
-    ("x-xss-protection", "0"),
-    ("cache-control", "no-store, max-age=0"),
-];
+mod common;
+use common::{FIXED_HEADERS, STRICT_PERMISSIONS};
 
 /// The frames `/stream` sends, one at a time, and its trailer.
 const STREAM_FRAMES: &[&[u8]] = &[b"first,", b"second,", b"", b"\x00\xff binary,", b"last"];
@@ -224,28 +208,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|value| value.to_str().expect("visible ASCII header value"))
 }
 
-/// The nonce of a strict CSP value, after checking the value around it.
-fn csp_nonce(csp: &str) -> &str {
-    let rest = csp
-        .strip_prefix("default-src 'self'; script-src 'nonce-")
-        .unwrap_or_else(|| panic!("not the strict CSP: {csp:?}"));
-    let nonce = &rest[..rest.find('\'').unwrap_or(0)];
-    let expected = format!(
-        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; \
-         style-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests"
-    );
-    assert_eq!(csp, expected);
-    nonce
-}
-
-/// 16 bytes in padded standard base64: 22 alphabet characters, then `==`.
-fn is_base64_nonce(nonce: &str) -> bool {
-    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
-    nonce.len() == 24
-        && nonce.ends_with("==")
-        && nonce.bytes().take(22).all(alphabet)
-        && nonce.bytes().skip(22).all(|b| b == b'=')
+/// The nonce of the strict CSP in `headers`; panics if the CSP is missing or not strict.
+fn strict_nonce<'a>(headers: &'a HeaderMap, context: &str) -> &'a str {
+    let csp = header(headers, "content-security-policy");
+    csp.and_then(common::csp_nonce)
+        .unwrap_or_else(|| panic!("{context}: not the strict CSP: {csp:?}"))
 }
 
 #[tokio::test]
@@ -262,18 +229,21 @@ async fn get_carries_every_strict_header_and_the_body() {
         for (name, expected) in FIXED_HEADERS {
             assert_eq!(header(headers, name), Some(*expected), "{context}: {name}");
         }
-        let permissions = header(headers, "permissions-policy").unwrap_or_default();
-        assert!(
-            permissions.starts_with("accelerometer=(), "),
-            "{context}: {permissions}"
+        assert_eq!(
+            header(headers, "cache-control"),
+            Some("no-store, max-age=0"),
+            "{context}"
+        );
+        assert_eq!(
+            header(headers, "permissions-policy"),
+            Some(STRICT_PERMISSIONS),
+            "{context}"
         );
         assert_eq!(header(headers, "server"), None, "{context}");
         assert_eq!(header(headers, "x-powered-by"), None, "{context}");
-        let nonce = csp_nonce(header(headers, "content-security-policy").unwrap());
-        assert!(is_base64_nonce(nonce), "{context}: {nonce:?}");
+        let nonce = strict_nonce(headers, &context);
         assert_eq!(first_body, format!("hello {nonce}"), "{context}");
-        let second_csp = header(second.headers(), "content-security-policy").unwrap();
-        assert_ne!(csp_nonce(second_csp), nonce, "{context}");
+        assert_ne!(strict_nonce(second.headers(), &context), nonce, "{context}");
     }
 }
 
