@@ -12,31 +12,37 @@
 //! |---|---|
 //! | `GET /` | a page whose nonce-stamped `<script>` runs and whose un-nonced one is blocked |
 //! | `GET /health` | `{"status":"ok"}` as `application/json` |
-//! | `POST /login` | form field `username`; sets a bare `session` cookie, then `303` to `/` |
+//! | `POST /login` | sets naive `session` and `prefs` cookies (the layer signs `prefs`), then `303` |
+//! | `GET /prefs` | the `prefs` cookie as the handler sees it: verified, or absent when forged |
 //! | `POST /echo` | the number of request body bytes read, as text |
 //! | `GET /error` | a `500` whose body leaks an internal-looking SQL error |
 //! | `GET /panic` | a handler that panics |
 //!
 //! Every response, the router's own `404` and `405` included, carries the strict headers; open
-//! `/` in a browser and its console shows the blocked script. Today the layer sets response
-//! headers only: the cookie from `/login`, the body of `/error` and the panic of `/panic` pass
-//! through as the handlers wrote them.
+//! `/` in a browser and its console shows the blocked script. Every cookie gets `Secure`,
+//! `HttpOnly` and `SameSite=Strict`; a cross-site `POST` is refused with `403`. The body of
+//! `/error` and the panic of `/panic` still pass through as the handlers wrote them.
+//!
+//! `SESSION_COOKIE_SECURE`, `SESSION_COOKIE_HTTPONLY`, `SESSION_COOKIE_SAMESITE` and
+//! `SECRET_KEY` adjust the policy (see `SecurityLayerBuilder::from_env`); a bad value stops
+//! the server at start-up with the variable's name and the values it accepts.
 //!
 //! The CSP's `upgrade-insecure-requests` sends the login form to `https://` where a browser
 //! does not exempt the host: Safari for `127.0.0.1`, every browser for a LAN address reached
-//! through `--public`. There, try `/login` with `curl -si -d username=alice`.
+//! through `--public`. There, try `curl -si -X POST http://127.0.0.1:8080/login`.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use axum::body::Bytes;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
-use tower_security::{CspNonce, SecurityLayer};
+use axum::{Extension, Router};
+use rand::Rng as _;
+use tower_security::cookies::{CookiePolicy, SecretKey};
+use tower_security::{ConfigError, CspNonce, SecurityLayer};
 
 const USAGE: &str = "\
 usage: server [--port N] [--public]
@@ -100,18 +106,50 @@ pub fn parse_args(
     Ok(Command::Serve(Config { port, public }))
 }
 
-/// The demo application: every route, wrapped in the strict security layer.
+/// The demo's policy: strict, with the `prefs` cookie signed, adjusted by the session
+/// variables of `SecurityLayerBuilder::from_env` read through `vars`.
+///
+/// Without a `SECRET_KEY`, a random key is made for this run (the second value is `true`):
+/// signed cookies then stop verifying when the server restarts.
+pub fn security_layer(
+    mut vars: impl FnMut(&str) -> Option<String>,
+) -> Result<(SecurityLayer, bool), ConfigError> {
+    let has_key = vars("SECRET_KEY").is_some_and(|key| !key.trim().is_empty());
+    let mut builder = SecurityLayer::builder()
+        .cookies(CookiePolicy::strict().signed("prefs"))
+        .with_vars(vars)?;
+    if !has_key {
+        builder = builder.secret_key(random_key());
+    }
+    Ok((builder.build()?, !has_key))
+}
+
+/// 32 random bytes from the operating system's generator, in hex.
+fn random_key() -> SecretKey {
+    loop {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        // A random key passes every strength rule but for an astronomically unlikely run.
+        if let Ok(key) = SecretKey::new(hex) {
+            return key;
+        }
+    }
+}
+
+/// The demo application: every route, wrapped in `layer`.
 ///
 /// `Router::layer` (not `route_layer`) so the router's own `404` and `405` get the headers.
-pub fn app() -> Router {
+pub fn app(layer: SecurityLayer) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/health", get(health))
         .route("/login", post(login))
+        .route("/prefs", get(prefs))
         .route("/echo", post(echo))
         .route("/error", get(error))
         .route("/panic", get(panic_handler))
-        .layer(SecurityLayer::strict())
+        .layer(layer)
 }
 
 /// The demo page. Only the elements stamped with this request's nonce may run.
@@ -161,18 +199,36 @@ async fn health() -> impl IntoResponse {
     )
 }
 
-/// Sets a session cookie the naive way, with no attributes, and sends the browser home.
-async fn login(Form(form): Form<HashMap<String, String>>) -> Response {
-    let has_username = form
-        .get("username")
-        .is_some_and(|name| !name.trim().is_empty());
-    if !has_username {
-        return (StatusCode::BAD_REQUEST, "username is required\n").into_response();
-    }
+/// Sets two cookies the naive way, with no attributes, and sends the browser home: the
+/// layer hardens both and signs `prefs`.
+async fn login() -> Response {
     // Demo only: a real session id comes from a CSPRNG and is stored server-side.
     let id = RandomState::new().hash_one(std::time::SystemTime::now());
-    let cookie = format!("session={id:016x}");
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+    (
+        AppendHeaders([
+            (header::SET_COOKIE, format!("session={id:016x}")),
+            (header::SET_COOKIE, "prefs=theme-dark".to_owned()),
+        ]),
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+/// Shows the `prefs` cookie as the handler receives it: the plain value when its signature
+/// verified, nothing when it was missing, unsigned or tampered with.
+async fn prefs(headers: HeaderMap) -> String {
+    let prefs = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix("prefs="))
+        .next();
+    match prefs {
+        Some("theme-dark") => "prefs cookie verified: theme-dark\n".to_owned(),
+        Some(_) => "prefs cookie verified, with an unexpected value\n".to_owned(),
+        None => "no valid prefs cookie (log in first)\n".to_owned(),
+    }
 }
 
 /// Reads the whole body (axum's default limit: 2 MB) and answers with its length.
@@ -238,6 +294,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let (layer, random_key) = match security_layer(|name| std::env::var(name).ok()) {
+        Ok(built) => built,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let ip = if config.public {
         Ipv4Addr::UNSPECIFIED
     } else {
@@ -256,15 +319,18 @@ async fn main() -> ExitCode {
 
     // One line per active control, read from the layer itself so the log cannot drift from
     // what is enforced.
-    for control in SecurityLayer::strict().controls() {
+    for control in layer.controls() {
         println!("{control}");
+    }
+    if random_key {
+        println!("SECRET_KEY is not set: signed cookies use a random key for this run only");
     }
     if config.public {
         println!("warning: --public binds every interface; this is a demo, not a real service");
     }
     println!("listening on http://{addr}");
 
-    if let Err(err) = axum::serve(listener, app())
+    if let Err(err) = axum::serve(listener, app(layer))
         .with_graceful_shutdown(shutdown_signal())
         .await
     {

@@ -1,5 +1,7 @@
 //! [`SecurityLayerBuilder`]: every setting of the policy, checked in one place.
 
+use crate::cookies::{CookiePolicy, SameSite, SecretKey};
+use crate::cross_origin::CrossOriginProtection;
 use crate::headers::{
     ContentSecurityPolicy, CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy,
     CrossOriginResourcePolicy, FrameOptions, HeaderSettings, PermissionsPolicy, ReferrerPolicy,
@@ -36,6 +38,12 @@ use crate::{ConfigError, SecurityLayer};
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SecurityLayerBuilder {
     headers: HeaderSettings,
+    pub(crate) cookies: Option<CookiePolicy>,
+    secret_key: Option<SecretKey>,
+    fallback_keys: Vec<SecretKey>,
+    /// Where the secret key is configured, for the error when it is missing.
+    pub(crate) key_setting: &'static str,
+    cross_origin: Option<CrossOriginProtection>,
 }
 
 impl SecurityLayerBuilder {
@@ -43,6 +51,11 @@ impl SecurityLayerBuilder {
     pub fn strict() -> Self {
         Self {
             headers: HeaderSettings::strict(),
+            cookies: Some(CookiePolicy::strict()),
+            secret_key: None,
+            fallback_keys: Vec::new(),
+            key_setting: "secret_key",
+            cross_origin: Some(CrossOriginProtection::new()),
         }
     }
 
@@ -50,7 +63,43 @@ impl SecurityLayerBuilder {
     pub fn embeddable() -> Self {
         Self {
             headers: HeaderSettings::embeddable(),
+            // Inside another site's frame, only `SameSite=None` cookies are sent at all;
+            // cross-origin protection still refuses other sites' state-changing requests.
+            cookies: Some(CookiePolicy::strict().same_site(SameSite::None)),
+            ..Self::strict()
         }
+    }
+
+    /// Sets how every `Set-Cookie` is hardened and which cookies are signed or encrypted, or
+    /// switches cookie handling off with `None`.
+    pub fn cookies(mut self, policy: impl Into<Option<CookiePolicy>>) -> Self {
+        self.cookies = policy.into();
+        self
+    }
+
+    /// Sets the key that signs and encrypts cookies. Required when
+    /// [`CookiePolicy::signed`] or [`CookiePolicy::encrypted`] names a cookie.
+    pub fn secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+
+    /// Sets the previous keys, newest first: values sealed under them are still accepted, and
+    /// re-issued under the current key. Remove a key once every cookie sealed with it has
+    /// expired.
+    pub fn fallback_secret_keys(mut self, keys: impl IntoIterator<Item = SecretKey>) -> Self {
+        self.fallback_keys = keys.into_iter().collect();
+        self
+    }
+
+    /// Sets cross-origin request protection, or switches it off with `None`. On in both
+    /// presets, with no trusted origin and no exempt path.
+    pub fn cross_origin_protection(
+        mut self,
+        protection: impl Into<Option<CrossOriginProtection>>,
+    ) -> Self {
+        self.cross_origin = protection.into();
+        self
     }
 
     /// Sets `Content-Security-Policy`, or switches it off with `None`.
@@ -200,8 +249,22 @@ impl SecurityLayerBuilder {
     /// The first setting that cannot become a valid, effective header, as a [`ConfigError`]
     /// naming it and the form it expects.
     pub fn build(self) -> Result<SecurityLayer, ConfigError> {
+        let cookies = self
+            .cookies
+            .as_ref()
+            .map(|cookies| {
+                let key = self.secret_key.as_ref();
+                cookies.compile(key, &self.fallback_keys, self.key_setting)
+            })
+            .transpose()?;
         let policy = Policy {
             headers: self.headers.compile()?,
+            cross_origin: self
+                .cross_origin
+                .as_ref()
+                .map(|c| c.compile())
+                .transpose()?,
+            cookies,
         };
         Ok(SecurityLayer::from_policy(policy))
     }

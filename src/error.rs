@@ -59,6 +59,11 @@ impl ConfigError {
         Self::new(setting, ConfigErrorKind::Duplicate, Some(value), expected)
     }
 
+    /// A secret that fails a strength rule; the value is never kept, so it cannot be shown.
+    pub(crate) fn secret(setting: impl Into<String>, expected: &'static str) -> Self {
+        Self::new(setting, ConfigErrorKind::Invalid, None, expected)
+    }
+
     pub(crate) fn conflict(setting: impl Into<String>, expected: &'static str) -> Self {
         Self::new(setting, ConfigErrorKind::Conflict, None, expected)
     }

@@ -75,7 +75,7 @@ impl SecurityLayer {
     /// audit record.
     pub fn controls(&self) -> Vec<Control> {
         let mut controls = Vec::new();
-        self.policy.headers.describe(&mut controls);
+        self.policy.describe(&mut controls);
         controls
     }
 

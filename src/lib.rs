@@ -151,13 +151,18 @@
 mod body;
 mod builder;
 mod controls;
+pub mod cookies;
+pub mod cross_origin;
+mod env;
 mod error;
+pub mod events;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod headers;
 mod layer;
 mod policy;
+mod reject;
 mod service;
 
 pub use crate::body::ResponseBody;
@@ -166,6 +171,7 @@ pub use crate::controls::Control;
 pub use crate::error::{ConfigError, ConfigErrorKind};
 pub use crate::headers::CspNonce;
 pub use crate::layer::SecurityLayer;
+pub use crate::reject::Refused;
 pub use crate::service::{ResponseFuture, Security};
 
 /// The README's examples, compiled and run as doctests.

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
+use bytes::Bytes;
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -56,12 +57,16 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let state = self.policy.on_request(&mut request);
-
-        ResponseFuture {
-            inner: self.inner.call(request),
-            finish: Some((Arc::clone(&self.policy), state)),
-        }
+        let kind = match self.policy.on_request(&mut request) {
+            Ok(state) => Kind::Inner {
+                future: self.inner.call(request),
+                finish: Some((Arc::clone(&self.policy), state)),
+            },
+            Err(refused) => Kind::Refused {
+                response: Some(*refused),
+            },
+        };
+        ResponseFuture { kind }
     }
 }
 
@@ -69,8 +74,22 @@ pin_project! {
     /// Response future of [`Security`].
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: F,
-        finish: Option<(Arc<Policy>, RequestState)>,
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Inner {
+            #[pin]
+            future: F,
+            finish: Option<(Arc<Policy>, RequestState)>,
+        },
+        // The layer answered itself; the inner service was not called.
+        Refused {
+            response: Option<Response<Bytes>>,
+        },
     }
 }
 
@@ -81,13 +100,19 @@ where
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-
-        if let Some((policy, state)) = this.finish.take() {
-            policy.on_response(state, &mut response);
+        match self.project().kind.project() {
+            KindProj::Inner { future, finish } => {
+                let mut response = ready!(future.poll(cx))?;
+                if let Some((policy, state)) = finish.take() {
+                    policy.on_response(state, &mut response);
+                }
+                Poll::Ready(Ok(response.map(ResponseBody::new)))
+            }
+            KindProj::Refused { response } => {
+                // Polled again after completion: an empty answer rather than a panic.
+                let response = response.take().unwrap_or_default();
+                Poll::Ready(Ok(response.map(ResponseBody::generated)))
+            }
         }
-
-        Poll::Ready(Ok(response.map(ResponseBody::new)))
     }
 }

@@ -169,8 +169,14 @@ fn controls_list_what_the_policy_enforces() {
             .find(|c| c.name() == name)
             .map(|c| c.value().to_owned())
     };
-    assert_eq!(strict.len(), 16);
-    assert!(strict.iter().all(|c| c.area() == "security headers"));
+    assert_eq!(strict.len(), 18);
+    assert_eq!(
+        strict
+            .iter()
+            .filter(|c| c.area() == "security headers")
+            .count(),
+        16
+    );
     assert!(
         find(&strict, "content-security-policy")
             .unwrap()
@@ -182,5 +188,10 @@ fn controls_list_what_the_policy_enforces() {
         Some("removed: 87 names on OWASP's list")
     );
     assert!(find(&without_hsts, "strict-transport-security").is_none());
-    assert_eq!(without_hsts.len(), 15);
+    assert_eq!(without_hsts.len(), 17);
+    assert_eq!(
+        find(&strict, "set-cookie hardening").as_deref(),
+        Some("Secure, HttpOnly, SameSite=Strict appended where missing")
+    );
+    assert!(find(&strict, "cross-origin protection").is_some());
 }

@@ -14,8 +14,16 @@ mod server;
 
 use server::{Command, Config, parse_args};
 
+/// The demo's layer with a fixed test key, so sealed cookies verify across calls.
+fn demo_layer() -> tower_security::SecurityLayer {
+    let vars = |name: &str| {
+        (name == "SECRET_KEY").then(|| "t3st-K3y/for+the?demo=server*only!".to_owned())
+    };
+    server::security_layer(vars).unwrap().0
+}
+
 async fn send(request: Request<Body>) -> Response<Body> {
-    match server::app().oneshot(request).await {
+    match server::app(demo_layer()).oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     }
@@ -99,16 +107,56 @@ async fn echo_counts_the_body_bytes() {
 }
 
 #[tokio::test]
-async fn login_sets_a_session_cookie() {
+async fn login_sets_hardened_cookies_and_the_signed_one_round_trips() {
+    let login = send(Request::post("/login").body(Body::empty()).unwrap()).await;
+    let cookies: Vec<String> = login
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let prefs = cookies[1].split(';').next().unwrap().to_owned();
+    let forged = prefs.replace("theme-dark", "theme-lite");
+    let with = |cookie: &str| {
+        let request = Request::get("/prefs").header(header::COOKIE, cookie);
+        send(request.body(Body::empty()).unwrap())
+    };
+
+    let verified = body_text(with(&prefs).await).await;
+    let refused = body_text(with(&forged).await).await;
+    let unsigned = body_text(with("prefs=theme-dark").await).await;
+
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert_eq!(cookies.len(), 2);
+    let session = &cookies[0];
+    let id = session.strip_prefix("session=").unwrap();
+    assert_eq!(
+        id.len(),
+        16 + "; Secure; HttpOnly; SameSite=Strict".len(),
+        "{session}"
+    );
+    assert!(
+        session.ends_with("; Secure; HttpOnly; SameSite=Strict"),
+        "{session}"
+    );
+    assert!(cookies[1].ends_with("theme-dark; Secure; HttpOnly; SameSite=Strict"));
+    assert_ne!(prefs, "prefs=theme-dark", "the layer signs the value");
+    assert_eq!(verified, "prefs cookie verified: theme-dark\n");
+    assert_eq!(refused, "no valid prefs cookie (log in first)\n");
+    assert_eq!(unsigned, "no valid prefs cookie (log in first)\n");
+}
+
+#[tokio::test]
+async fn cross_site_login_is_refused() {
     let request = Request::post("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("username=alice"));
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty());
 
     let response = send(request.unwrap()).await;
 
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let cookie = header_str(&response, header::SET_COOKIE);
-    assert!(cookie.starts_with("session="), "{cookie}");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    assert_eq!(body_text(response).await, "Forbidden\n");
 }
 
 #[tokio::test]

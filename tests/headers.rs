@@ -386,7 +386,16 @@ async fn multi_valued_headers_are_preserved_in_order() {
             .map(|v| v.to_str().unwrap())
             .collect()
     };
-    assert_eq!(values("set-cookie"), ["a=1; Path=/", "b=2, c=3", "d=4"]);
+    // Each cookie keeps its own field, in order; hardening only appends to it.
+    let hardened = "; Secure; HttpOnly; SameSite=Strict";
+    assert_eq!(
+        values("set-cookie"),
+        [
+            format!("a=1; Path=/{hardened}"),
+            format!("b=2, c=3{hardened}"),
+            format!("d=4{hardened}")
+        ]
+    );
     assert_eq!(values("vary"), ["accept-encoding", "origin"]);
     assert_eq!(
         values("link"),

@@ -1,0 +1,168 @@
+//! Security events: one `tracing` event per security decision, on one stable target.
+//!
+//! Every refusal, dropped or tampered cookie and other decision an operator may need to alert
+//! on is emitted as a `tracing` event with target [`TARGET`] and a stable `event` field naming
+//! its [`EventKind`]. Untrusted values (the request path, a cookie name the application chose)
+//! are escaped and truncated; credentials (`Cookie`, `Set-Cookie`, `Authorization`, cookie
+//! values, secret keys) are never logged.
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `event` | the [`EventKind::name`], such as `cross_origin_refused` |
+//! | `rule` | the rule that decided, such as `sec-fetch-site` |
+//! | `status` | the status the client got, when the layer answered itself |
+//! | `method` | the request method |
+//! | `path` | the request path, escaped and truncated to 256 characters |
+//! | `cookie` | the cookie's name, for cookie events, escaped and truncated to 64 characters |
+//!
+//! # Example
+//!
+//! Route the events to their own sink with a `tracing-subscriber` filter on the target:
+//!
+//! ```
+//! use tracing_subscriber::{filter::Targets, fmt, prelude::*};
+//!
+//! let security_log = Targets::new().with_target(tower_security::events::TARGET, tracing::Level::INFO);
+//! let subscriber = tracing_subscriber::registry().with(fmt::layer().with_filter(security_log));
+//! # drop(subscriber);
+//! ```
+
+use std::fmt;
+
+use http::Method;
+
+/// The `tracing` target of every security event.
+pub const TARGET: &str = "tower_security::event";
+
+/// Longest path, in characters, written to an event.
+const MAX_PATH_CHARS: usize = 256;
+/// Longest cookie name, in characters, written to an event.
+const MAX_NAME_CHARS: usize = 64;
+
+/// The kinds of security event, each with a stable name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A state-changing request from another origin was refused (`cross_origin_refused`).
+    CrossOriginRefused,
+    /// A `Set-Cookie` that could not be made valid was not sent (`cookie_dropped`).
+    CookieDropped,
+    /// A signed or encrypted cookie failed verification and was removed from the request
+    /// (`cookie_tampered`).
+    CookieTampered,
+    /// A cookie verified with an old key was re-issued under the current one
+    /// (`cookie_reissued`).
+    CookieReissued,
+}
+
+impl EventKind {
+    /// The stable name, the value of the `event` field.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::CrossOriginRefused => "cross_origin_refused",
+            Self::CookieDropped => "cookie_dropped",
+            Self::CookieTampered => "cookie_tampered",
+            Self::CookieReissued => "cookie_reissued",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One event about to be emitted.
+pub(crate) struct Event<'a> {
+    pub(crate) kind: EventKind,
+    pub(crate) rule: &'static str,
+    pub(crate) status: Option<u16>,
+    pub(crate) method: &'a Method,
+    pub(crate) path: &'a str,
+    pub(crate) cookie: Option<&'a [u8]>,
+}
+
+impl Event<'_> {
+    /// Emits the event: WARN for refusals and tampering, INFO for routine repairs.
+    pub(crate) fn emit(&self) {
+        let path = Truncated(self.path, MAX_PATH_CHARS);
+        let cookie = self.cookie.map(String::from_utf8_lossy);
+        let cookie = cookie
+            .as_deref()
+            .map(|name| Truncated(name, MAX_NAME_CHARS));
+        let status = self.status.unwrap_or(0);
+        // `?` formats with `Debug`, which escapes quotes, backslashes and control characters,
+        // so one event stays one line whatever the request carried.
+        match self.kind {
+            EventKind::CookieReissued => tracing::info!(
+                target: TARGET,
+                event = self.kind.name(),
+                rule = self.rule,
+                method = %self.method,
+                path = ?path,
+                cookie = ?cookie,
+                "security event"
+            ),
+            _ => tracing::warn!(
+                target: TARGET,
+                event = self.kind.name(),
+                rule = self.rule,
+                status,
+                method = %self.method,
+                path = ?path,
+                cookie = ?cookie,
+                "security event"
+            ),
+        }
+    }
+}
+
+/// A string cut to at most `.1` characters, on a character boundary, for `Debug` output.
+struct Truncated<'a>(&'a str, usize);
+
+impl fmt::Debug for Truncated<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(self.1) {
+            Some((cut, _)) => write!(f, "{:?}...", &self.0[..cut]),
+            None => write!(f, "{:?}", self.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_char_boundaries_and_escapes() {
+        let long = format!("/{}", "é".repeat(300));
+
+        let shown = format!("{:?}", Truncated(&long, 4));
+        let escaped = format!("{:?}", Truncated("/a\"b\n\u{202e}", 100));
+
+        assert_eq!(shown, "\"/ééé\"...");
+        assert_eq!(escaped, "\"/a\\\"b\\n\\u{202e}\"");
+    }
+
+    #[test]
+    fn names_are_stable() {
+        let names = [
+            EventKind::CrossOriginRefused,
+            EventKind::CookieDropped,
+            EventKind::CookieTampered,
+            EventKind::CookieReissued,
+        ]
+        .map(EventKind::name);
+
+        assert_eq!(
+            names,
+            [
+                "cross_origin_refused",
+                "cookie_dropped",
+                "cookie_tampered",
+                "cookie_reissued"
+            ]
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! The layer's own answers to requests it refuses: a status and a short generic body.
+//!
+//! A refusal never echoes anything from the request (no path, header or parser message), so
+//! the body cannot reflect an attacker's input or disclose how the check works. The body is
+//! plain text, or an RFC 9457 problem document when the client asks for JSON. The security
+//! headers are added to it like to any other response.
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+
+/// Why the layer answered a request itself, attached to the response's extensions.
+///
+/// Lets an outer layer or a test tell a refusal by the policy from an answer of the
+/// application, without parsing the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refused {
+    /// A state-changing request from another origin.
+    CrossOrigin,
+}
+
+/// A refusal decided on the request path of the pass.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub(crate) status: StatusCode,
+    pub(crate) reason: Refused,
+    pub(crate) json: bool,
+}
+
+impl Rejection {
+    pub(crate) fn new(status: StatusCode, reason: Refused, request_headers: &HeaderMap) -> Self {
+        Self {
+            status,
+            reason,
+            json: wants_json(request_headers),
+        }
+    }
+
+    /// The response sent instead of calling the inner service.
+    pub(crate) fn into_response(self) -> Response<Bytes> {
+        let title = self.status.canonical_reason().unwrap_or("Request refused");
+        let (content_type, body) = if self.json {
+            // RFC 9457 §3: `about:blank` means the status code says it all.
+            let body = format!(
+                "{{\"type\":\"about:blank\",\"title\":\"{title}\",\"status\":{}}}",
+                self.status.as_u16()
+            );
+            ("application/problem+json", Bytes::from(body))
+        } else {
+            (
+                "text/plain; charset=utf-8",
+                Bytes::from(format!("{title}\n")),
+            )
+        };
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        response.extensions_mut().insert(self.reason);
+        *response.body_mut() = body;
+        response
+    }
+}
+
+/// Whether the client prefers JSON: an `Accept` naming `application/json` or a `+json` type
+/// (RFC 6839 §3.1), ahead of any HTML or plain-text type it also lists.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|item| item.split(';').next().unwrap_or("").trim())
+        .find(|media| {
+            media.ends_with("/json")
+                || media.ends_with("+json")
+                || media.starts_with("text/")
+                || *media == "*/*"
+        })
+        .is_some_and(|media| media.ends_with("json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(accept: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(accept).unwrap());
+        headers
+    }
+
+    #[test]
+    fn body_format_follows_accept() {
+        let cases = [
+            ("application/json", true),
+            ("application/problem+json", true),
+            ("text/html,application/xhtml+xml,*/*;q=0.8", false),
+            ("*/*", false),
+            ("application/vnd.api+json, text/plain", true),
+            ("text/plain, application/json", false),
+            ("", false),
+        ];
+
+        for (accept, json) in cases {
+            assert_eq!(wants_json(&headers(accept)), json, "{accept}");
+        }
+    }
+
+    #[test]
+    fn responses_are_generic() {
+        let plain = Rejection::new(
+            StatusCode::FORBIDDEN,
+            Refused::CrossOrigin,
+            &HeaderMap::new(),
+        );
+        let json = Rejection::new(
+            StatusCode::FORBIDDEN,
+            Refused::CrossOrigin,
+            &headers("application/json"),
+        );
+
+        let plain = plain.into_response();
+        let json = json.into_response();
+
+        assert_eq!(plain.body(), "Forbidden\n");
+        assert_eq!(plain.headers()["content-type"], "text/plain; charset=utf-8");
+        assert_eq!(plain.headers()["content-length"], "10");
+        assert_eq!(
+            json.body(),
+            r#"{"type":"about:blank","title":"Forbidden","status":403}"#
+        );
+        assert_eq!(json.headers()["content-type"], "application/problem+json");
+        assert_eq!(json.extensions().get(), Some(&Refused::CrossOrigin));
+    }
+}
