@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `GET /` | a page whose nonce-stamped `<script>` runs and whose un-nonced one is blocked |
 //! | `GET /health` | `{"status":"ok"}` as `application/json` |
-//! | `POST /login` | sets naive `session` and `prefs` cookies (the layer signs `prefs`), then `303` |
+//! | `POST /login` | sets naive `session` and `prefs` cookies (`prefs` gets signed), then `303` |
 //! | `GET /prefs` | the `prefs` cookie as the handler sees it: verified, or absent when forged |
 //! | `POST /echo` | the number of request body bytes read, as text |
 //! | `GET /error` | a `500` whose body leaks an internal-looking SQL error |

@@ -33,11 +33,13 @@ impl SecurityLayerBuilder {
     ///
     /// | variable | accepted values | effect |
     /// |---|---|---|
-    /// | `SESSION_COOKIE_SECURE` | `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`) | `Secure` on every cookie |
-    /// | `SESSION_COOKIE_HTTPONLY` | the same | `HttpOnly` on every cookie |
-    /// | `SESSION_COOKIE_SAMESITE` | `Strict`, `Lax` or `None` | `SameSite` for cookies that set none |
-    /// | `SECRET_KEY` | at least 32 random bytes | the key that signs and encrypts cookies |
-    /// | `SECRET_KEY_FALLBACKS` | older keys, comma-separated, newest first | still verify; re-issued under `SECRET_KEY` |
+    /// | `SESSION_COOKIE_SECURE` | `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` | `Secure` |
+    /// | `SESSION_COOKIE_HTTPONLY` | the same | `HttpOnly` |
+    /// | `SESSION_COOKIE_SAMESITE` | `Strict`, `Lax` or `None` | `SameSite`, where unset |
+    /// | `SECRET_KEY` | at least 32 random bytes | signs and encrypts cookies |
+    /// | `SECRET_KEY_FALLBACKS` | older keys, comma-separated, newest first | still verify |
+    ///
+    /// A value that verifies only under a fallback key is re-issued under `SECRET_KEY`.
     ///
     /// Values ignore case and surrounding spaces; an empty variable counts as unset. The
     /// session variables apply to every cookie the application sends. `SECRET_KEY` is checked
@@ -134,7 +136,7 @@ impl SecurityLayerBuilder {
             .transpose()?;
         let same_site = get(SAMESITE).map(|v| parse_same_site(&v)).transpose()?;
         let key = get(SECRET_KEY)
-            .map(|v| SecretKey::named(SECRET_KEY, v))
+            .map(|v| SecretKey::named(SECRET_KEY, v.trim().to_owned()))
             .transpose()?;
         let fallbacks = get(SECRET_KEY_FALLBACKS)
             .map(|list| {

@@ -22,7 +22,8 @@
 //! ```
 //! use tracing_subscriber::{filter::Targets, fmt, prelude::*};
 //!
-//! let security_log = Targets::new().with_target(tower_security::events::TARGET, tracing::Level::INFO);
+//! let security_log =
+//!     Targets::new().with_target(tower_security::events::TARGET, tracing::Level::INFO);
 //! let subscriber = tracing_subscriber::registry().with(fmt::layer().with_filter(security_log));
 //! # drop(subscriber);
 //! ```
@@ -88,10 +89,11 @@ impl Event<'_> {
     pub(crate) fn emit(&self) {
         let path = Truncated(self.path, MAX_PATH_CHARS);
         let cookie = self.cookie.map(String::from_utf8_lossy);
+        // An `Option` field is recorded only when it is `Some`.
         let cookie = cookie
             .as_deref()
-            .map(|name| Truncated(name, MAX_NAME_CHARS));
-        let status = self.status.unwrap_or(0);
+            .map(|name| tracing::field::debug(Truncated(name, MAX_NAME_CHARS)));
+        let status = self.status;
         // `?` formats with `Debug`, which escapes quotes, backslashes and control characters,
         // so one event stays one line whatever the request carried.
         match self.kind {
@@ -101,7 +103,7 @@ impl Event<'_> {
                 rule = self.rule,
                 method = %self.method,
                 path = ?path,
-                cookie = ?cookie,
+                cookie,
                 "security event"
             ),
             _ => tracing::warn!(
@@ -111,7 +113,7 @@ impl Event<'_> {
                 status,
                 method = %self.method,
                 path = ?path,
-                cookie = ?cookie,
+                cookie,
                 "security event"
             ),
         }

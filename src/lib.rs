@@ -16,7 +16,10 @@
 //!
 //! Every response now carries a strict Content Security Policy with a fresh nonce, HSTS,
 //! framing, MIME-sniffing, referrer, permissions and cross-origin isolation headers, and no
-//! header that discloses the server's stack.
+//! header that discloses the server's stack. Every cookie the application sets leaves with
+//! `Secure`, `HttpOnly` and `SameSite=Strict`, and a state-changing request that another site
+//! started is refused with `403` ([`cross_origin`]). Each security decision is a `tracing`
+//! event ([`events`]).
 //!
 //! # Defaults
 //!
@@ -40,6 +43,26 @@
 //! async fn page(Extension(nonce): Extension<CspNonce>) -> Html<String> {
 //!     Html(format!(r#"<script nonce="{nonce}">document.title = "ready"</script>"#))
 //! }
+//! ```
+//!
+//! # Session security
+//!
+//! [`cookies::CookiePolicy`] decides what every `Set-Cookie` gets, which cookies scripts may
+//! read, and which are signed or encrypted under a checked [`cookies::SecretKey`]. The same
+//! settings come from the environment variables enterprise policies name:
+//!
+//! ```
+//! use tower_security::SecurityLayerBuilder;
+//!
+//! // In production: `SecurityLayer::from_env()?`, reading the process environment.
+//! let vars = |name: &str| match name {
+//!     "SESSION_COOKIE_SAMESITE" => Some("Lax".to_owned()),
+//!     "SECRET_KEY" => Some("k8#Pz2!qW5@rT9$uY3%iO7^pA1&sD6*f".to_owned()),
+//!     _ => None,
+//! };
+//! let layer = SecurityLayerBuilder::from_vars(vars)?.build()?;
+//! # drop(layer);
+//! # Ok::<(), tower_security::ConfigError>(())
 //! ```
 //!
 //! # Quick start: hyper
@@ -133,6 +156,8 @@
 //!   operating system every 64 KiB of output and panics if the operating system's generator
 //!   fails at that moment. On Linux that happens only before the kernel's entropy pool is
 //!   first initialised.
+//! - A cookie verified with an old key is re-issued with `Path=/` and no expiry, unless the
+//!   application sets it again itself (see [`cookies`]).
 //! - Removing a fingerprinting header may change the order of other header names (never the
 //!   order of one name's values), which HTTP gives no meaning (RFC 9110 §5.3).
 //!

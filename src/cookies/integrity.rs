@@ -155,8 +155,11 @@ impl Integrity {
                 if !out.is_empty() {
                     out.extend_from_slice(b"; ");
                 }
-                out.extend_from_slice(name);
-                out.push(b'=');
+                // A nameless cookie travels as its bare value (RFC 6265bis §5.8.3).
+                if !name.is_empty() {
+                    out.extend_from_slice(name);
+                    out.push(b'=');
+                }
                 out.extend_from_slice(&plain);
             }
             if let Ok(value) = HeaderValue::from_bytes(&out) {

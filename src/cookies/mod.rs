@@ -36,10 +36,14 @@
 //!
 //! | the cookie lacks | appended | unless |
 //! |---|---|---|
-//! | `Secure` | `; Secure` | [`insecure_plain_http`](CookiePolicy::insecure_plain_http) names it, and it needs `Secure` for no other reason |
-//! | `HttpOnly` | `; HttpOnly` | [`script_readable`](CookiePolicy::script_readable) names it |
-//! | a valid `SameSite` | `; SameSite=Strict` (or the policy's value) | [`same_site_for`](CookiePolicy::same_site_for) gives it another |
+//! | `Secure` | `; Secure` | [`insecure_plain_http`] names it (and nothing else needs it) |
+//! | `HttpOnly` | `; HttpOnly` | [`script_readable`] names it |
+//! | a valid `SameSite` | `; SameSite=Strict` (or the policy's) | [`same_site_for`] gives another |
 //! | `Path` on a `__Host-` cookie | `; Path=/` | |
+//!
+//! [`insecure_plain_http`]: CookiePolicy::insecure_plain_http
+//! [`script_readable`]: CookiePolicy::script_readable
+//! [`same_site_for`]: CookiePolicy::same_site_for
 //!
 //! A cookie with `SameSite=None`, or a `__Secure-` or `__Host-` name, always gets `Secure`
 //! (RFC 6265bis §4.1.3, §5.6.7). A `SameSite` the application set is never changed. A
@@ -436,6 +440,64 @@ impl harden::DropReason {
             Self::Invalid => "invalid",
             Self::HostPrefixPath => "host-prefix-path",
             Self::HostPrefixDomain => "host-prefix-domain",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Set-Cookie values: mostly ordinary cookies, some that must be dropped, some odd bytes.
+    fn set_cookie() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"; ".to_vec()),
+            Just(b"=".to_vec()),
+            Just(b"Secure".to_vec()),
+            Just(b"httponly".to_vec()),
+            Just(b"SameSite=Lax".to_vec()),
+            Just(b"Path=/".to_vec()),
+            Just(b"Domain=a.example".to_vec()),
+            Just(b"__Host-".to_vec()),
+            Just(b"Expires=Wed, 21 Oct 2026 07:28:00 GMT".to_vec()),
+            "[a-z0-9]{1,6}".prop_map(String::into_bytes),
+            vec(0x80u8..=0xff, 1..3),
+        ];
+        vec(piece, 0..8).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Fields keep their number and order: each is hardened on its own, and only those
+        /// that `harden` drops are missing.
+        #[test]
+        fn fields_keep_their_number_and_order(values in vec(set_cookie(), 0..6)) {
+            let rules = CookiePolicy::strict().compile(None, &[], "secret_key").unwrap();
+            let mut headers = HeaderMap::new();
+            for value in &values {
+                headers.append(header::SET_COOKIE, HeaderValue::from_bytes(value).unwrap());
+            }
+            let expected: Vec<Vec<u8>> = values
+                .iter()
+                .filter_map(|value| match harden(value, rules.default) {
+                    Hardened::Unchanged => Some(value.clone()),
+                    Hardened::Appended(hardened) => Some(hardened.as_bytes().to_vec()),
+                    Hardened::Drop(_) => None,
+                })
+                .collect();
+
+            rules.on_response(&mut headers, None, &Method::GET, "/");
+
+            let out: Vec<Vec<u8>> = headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .map(|value| value.as_bytes().to_vec())
+                .collect();
+            prop_assert_eq!(out, expected);
         }
     }
 }

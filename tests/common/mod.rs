@@ -2,6 +2,9 @@
 // Each integration test is its own crate and uses only some of these items.
 #![allow(dead_code)]
 
+/// Captured `tracing` events, for the tests of the layer's security events.
+pub mod events;
+
 /// The headers `strict()` adds with a fixed value (the CSP, which carries a nonce,
 /// `Permissions-Policy` and `Cache-Control`, which depends on the response, are checked apart).
 pub const FIXED_HEADERS: &[(&str, &str)] = &[
