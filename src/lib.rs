@@ -184,11 +184,13 @@ pub mod events;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
+pub mod guards;
 pub mod headers;
 mod layer;
 mod policy;
 mod reject;
 mod service;
+pub mod transport;
 
 pub use crate::body::ResponseBody;
 pub use crate::builder::SecurityLayerBuilder;
