@@ -2,6 +2,8 @@
 
 use crate::cookies::{CookiePolicy, SameSite, SecretKey};
 use crate::cross_origin::CrossOriginProtection;
+use crate::guards::limits::RequestLimits;
+use crate::guards::method::AllowedMethods;
 use crate::headers::{
     ContentSecurityPolicy, CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy,
     CrossOriginResourcePolicy, FrameOptions, HeaderSettings, PermissionsPolicy, ReferrerPolicy,
@@ -44,6 +46,8 @@ pub struct SecurityLayerBuilder {
     /// Where the secret key is configured, for the error when it is missing.
     pub(crate) key_setting: &'static str,
     cross_origin: Option<CrossOriginProtection>,
+    methods: Option<AllowedMethods>,
+    limits: Option<RequestLimits>,
 }
 
 impl SecurityLayerBuilder {
@@ -56,6 +60,8 @@ impl SecurityLayerBuilder {
             fallback_keys: Vec::new(),
             key_setting: "secret_key",
             cross_origin: Some(CrossOriginProtection::new()),
+            methods: Some(AllowedMethods::default()),
+            limits: Some(RequestLimits::strict()),
         }
     }
 
@@ -242,6 +248,18 @@ impl SecurityLayerBuilder {
         self
     }
 
+    /// Sets the methods the service answers, or lets every method through with `None`.
+    pub fn allowed_methods(mut self, methods: impl Into<Option<AllowedMethods>>) -> Self {
+        self.methods = methods.into();
+        self
+    }
+
+    /// Sets the header and body size limits, or removes them all with `None`.
+    pub fn request_limits(mut self, limits: impl Into<Option<RequestLimits>>) -> Self {
+        self.limits = limits.into();
+        self
+    }
+
     /// Checks every setting and compiles the policy.
     ///
     /// # Errors
@@ -263,6 +281,16 @@ impl SecurityLayerBuilder {
                 .cross_origin
                 .as_ref()
                 .map(|c| c.compile())
+                .transpose()?,
+            methods: self
+                .methods
+                .as_ref()
+                .map(AllowedMethods::compile)
+                .transpose()?,
+            limits: self
+                .limits
+                .as_ref()
+                .map(RequestLimits::compile)
                 .transpose()?,
             cookies,
         };

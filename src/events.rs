@@ -54,6 +54,14 @@ pub enum EventKind {
     /// A cookie verified with an old key was re-issued under the current one
     /// (`cookie_reissued`).
     CookieReissued,
+    /// A request body over the limit (`body_too_large`).
+    BodyTooLarge,
+    /// Too many header fields or bytes (`header_limit`).
+    HeaderLimit,
+    /// A method outside the allow-list, or a method-override header (`method_refused`).
+    MethodRefused,
+    /// A `Content-Length` that cannot be trusted (`invalid_request`).
+    InvalidRequest,
 }
 
 impl EventKind {
@@ -64,6 +72,10 @@ impl EventKind {
             Self::CookieDropped => "cookie_dropped",
             Self::CookieTampered => "cookie_tampered",
             Self::CookieReissued => "cookie_reissued",
+            Self::BodyTooLarge => "body_too_large",
+            Self::HeaderLimit => "header_limit",
+            Self::MethodRefused => "method_refused",
+            Self::InvalidRequest => "invalid_request",
         }
     }
 }

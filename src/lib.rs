@@ -79,7 +79,8 @@
 //! use tower::{service_fn, ServiceBuilder};
 //! use tower_security::SecurityLayer;
 //!
-//! async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+//! // The layer hands the service a `RequestBody`: the body, counted against the size limit.
+//! async fn hello(_: Request<RequestBody<Incoming>>) -> Result<Response<Full<Bytes>>, Infallible> {
 //!     Ok(Response::new(Full::from("hello")))
 //! }
 //!
@@ -196,6 +197,7 @@ pub use crate::body::ResponseBody;
 pub use crate::builder::SecurityLayerBuilder;
 pub use crate::controls::Control;
 pub use crate::error::{ConfigError, ConfigErrorKind};
+pub use crate::guards::body::RequestBody;
 pub use crate::headers::CspNonce;
 pub use crate::layer::SecurityLayer;
 pub use crate::reject::Refused;

@@ -6,19 +6,29 @@
 //! refuses the request answers in place of the inner service, and that answer is finished like
 //! any other response.
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, Uri};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+
+use crate::body::ResponseBody;
 use crate::cookies::{CookieRules, Reissue};
 use crate::cross_origin::CompiledCrossOrigin;
 use crate::events::{Event, EventKind};
+use crate::guards::body::{Counter, RequestBody};
+use crate::guards::limits::CompiledLimits;
+use crate::guards::method::CompiledMethods;
 use crate::headers::{CspNonce, HeaderPolicy};
-use crate::reject::{Refused, Rejection};
+use crate::reject::{Refused, Rejection, wants_json};
 
 /// Everything the layer enforces, rendered at build time.
 #[derive(Debug)]
 pub(crate) struct Policy {
     pub(crate) headers: HeaderPolicy,
+    pub(crate) methods: Option<CompiledMethods>,
+    pub(crate) limits: Option<CompiledLimits>,
     pub(crate) cross_origin: Option<CompiledCrossOrigin>,
     pub(crate) cookies: Option<CookieRules>,
 }
@@ -28,50 +38,163 @@ pub(crate) struct Policy {
 pub(crate) struct RequestState {
     nonce: Option<CspNonce>,
     reissue: Option<Reissue>,
-    /// Kept for the events the response half may emit (a dropped cookie).
+    /// Set when a counted body crossed the limit: the answer is then a `413`.
+    body_tripped: Option<Arc<AtomicBool>>,
+    /// Kept for the events and refusals the response half may produce.
     method: Method,
     uri: Uri,
+    json: bool,
+    /// HTTP/1: a refusal from the response half asks the client to close, since the rest of
+    /// its body stays unread.
+    http1: bool,
+}
+
+/// A refusal decided by one of the guards, before the event and the answer are made.
+struct Refusal {
+    status: StatusCode,
+    reason: Refused,
+    event: EventKind,
+    rule: &'static str,
+    header: Option<(HeaderName, HeaderValue)>,
 }
 
 impl Policy {
-    /// Inspects and annotates a request before the inner service sees it, or refuses it with
-    /// a finished response.
-    pub(crate) fn on_request<B>(
+    /// Inspects and annotates a request, and wraps its body, before the inner service sees
+    /// it; or refuses it with a finished response.
+    pub(crate) fn on_request<B: http_body::Body>(
         &self,
-        request: &mut Request<B>,
-    ) -> Result<RequestState, Box<Response<Bytes>>> {
-        if let Some(cross_origin) = &self.cross_origin {
-            if let Err(refusal) = cross_origin.check(request) {
-                let status = StatusCode::FORBIDDEN;
-                Event {
-                    kind: EventKind::CrossOriginRefused,
-                    rule: refusal.rule(),
-                    status: Some(status.as_u16()),
-                    method: request.method(),
-                    path: request.uri().path(),
-                    cookie: None,
-                }
-                .emit();
-                let rejection = Rejection::new(status, Refused::CrossOrigin, request.headers());
-                return Err(Box::new(self.refuse(rejection, request)));
-            }
-        }
+        request: Request<B>,
+    ) -> Result<(Request<RequestBody<B>>, RequestState), Box<Response<Bytes>>> {
+        let mut request = request;
+        let counter = match self.guard(&request) {
+            Ok(counter) => counter,
+            Err(refusal) => return Err(Box::new(self.refuse(refusal, &request))),
+        };
 
         let reissue = self
             .cookies
             .as_ref()
             .and_then(CookieRules::integrity)
-            .and_then(|integrity| integrity.on_request(request));
-        Ok(RequestState {
-            nonce: self.headers.on_request(request),
+            .and_then(|integrity| integrity.on_request(&mut request));
+        // Only a body that may still grow past the limit is counted: an empty one (a GET, or
+        // HTTP/2 headers that end the stream) or one whose exact size is known costs nothing.
+        let body = request.body();
+        let counter = counter.filter(|&limit| {
+            !body.is_end_stream() && body.size_hint().upper().is_none_or(|upper| upper > limit)
+        });
+        let (counter, body_tripped) = match counter {
+            Some(limit) => {
+                let (counter, tripped) = Counter::new(limit);
+                (Some(counter), Some(tripped))
+            }
+            None => (None, None),
+        };
+        let state = RequestState {
+            nonce: self.headers.on_request(&mut request),
             reissue,
+            json: body_tripped.is_some() && wants_json(request.headers()),
+            http1: request.version() <= Version::HTTP_11,
+            body_tripped,
             method: request.method().clone(),
             uri: request.uri().clone(),
-        })
+        };
+        Ok((request.map(|body| RequestBody::new(body, counter)), state))
+    }
+
+    /// Runs the guards in order; on success, the limit a streamed body must be counted
+    /// against, if it needs counting.
+    fn guard<B>(&self, request: &Request<B>) -> Result<Option<u64>, Refusal> {
+        if let Some(methods) = &self.methods {
+            methods
+                .check(request.method(), request.headers())
+                .map_err(|r| Refusal {
+                    status: r.status,
+                    reason: match r.status {
+                        StatusCode::METHOD_NOT_ALLOWED => Refused::MethodNotAllowed,
+                        _ => Refused::Malformed,
+                    },
+                    event: EventKind::MethodRefused,
+                    rule: r.rule,
+                    header: r.allow.map(|allow| (header::ALLOW, allow)),
+                })?;
+        }
+
+        let mut count_limit = None;
+        if let Some(limits) = &self.limits {
+            let headers = request.headers();
+            limits.check_headers(headers).map_err(|r| Refusal {
+                status: r.status,
+                reason: Refused::HeadersTooLarge,
+                event: EventKind::HeaderLimit,
+                rule: r.rule,
+                header: None,
+            })?;
+            let limit = limits.body_limit(request.uri().path());
+            let declared = limits.check_length(headers, limit).map_err(|r| {
+                let too_large = r.status == StatusCode::PAYLOAD_TOO_LARGE;
+                Refusal {
+                    status: r.status,
+                    reason: if too_large {
+                        Refused::BodyTooLarge
+                    } else {
+                        Refused::Malformed
+                    },
+                    event: if too_large {
+                        EventKind::BodyTooLarge
+                    } else {
+                        EventKind::InvalidRequest
+                    },
+                    rule: r.rule,
+                    header: None,
+                }
+            })?;
+            // A declared length within the limit bounds the body already: HTTP/1 framing and
+            // HTTP/2 (RFC 9113 §8.1.1) refuse more data than it announces.
+            count_limit = limit.filter(|_| declared.is_none());
+        }
+
+        if let Some(cross_origin) = &self.cross_origin {
+            cross_origin.check(request).map_err(|r| Refusal {
+                status: StatusCode::FORBIDDEN,
+                reason: Refused::CrossOrigin,
+                event: EventKind::CrossOriginRefused,
+                rule: r.rule(),
+                header: None,
+            })?;
+        }
+        Ok(count_limit)
     }
 
     /// Finishes a response from the inner service.
-    pub(crate) fn on_response<B>(&self, state: RequestState, response: &mut Response<B>) {
+    pub(crate) fn on_response<B>(
+        &self,
+        state: RequestState,
+        response: Response<B>,
+    ) -> Response<ResponseBody<B>> {
+        if let Some(tripped) = &state.body_tripped {
+            if tripped.load(Ordering::Relaxed) {
+                // The handler saw the body fail; whatever it answered, the client gets a 413.
+                let refusal = Refusal {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    reason: Refused::BodyTooLarge,
+                    event: EventKind::BodyTooLarge,
+                    rule: "body-size",
+                    header: None,
+                };
+                let mut rejection = self.rejection(refusal, &state.method, &state.uri, state.json);
+                rejection.close = state.http1;
+                let mut refused = rejection.into_response();
+                self.finish(state, &mut refused);
+                return refused.map(ResponseBody::generated);
+            }
+        }
+        let mut response = response;
+        self.finish(state, &mut response);
+        response.map(ResponseBody::new)
+    }
+
+    /// Applies the response half of every control.
+    fn finish<B>(&self, state: RequestState, response: &mut Response<B>) {
         if let Some(cookies) = &self.cookies {
             let path = state.uri.path();
             cookies.on_response(response.headers_mut(), state.reissue, &state.method, path);
@@ -93,19 +216,71 @@ impl Policy {
                 summary,
             ));
         }
+        if let Some(methods) = &self.methods {
+            out.push(crate::Control::new(
+                "input validation",
+                "methods",
+                methods.describe(),
+            ));
+        }
+        if let Some(limits) = &self.limits {
+            out.push(crate::Control::new(
+                "input validation",
+                "size limits",
+                limits.describe(),
+            ));
+        }
+    }
+
+    /// Logs a refusal and makes the answer, without the finishing headers.
+    fn rejection(&self, refusal: Refusal, method: &Method, uri: &Uri, json: bool) -> Rejection {
+        Event {
+            kind: refusal.event,
+            rule: refusal.rule,
+            status: Some(refusal.status.as_u16()),
+            method,
+            path: uri.path(),
+            cookie: None,
+        }
+        .emit();
+        Rejection {
+            status: refusal.status,
+            reason: refusal.reason,
+            json,
+            header: refusal.header,
+            close: false,
+        }
     }
 
     /// The layer's own answer to a refused request, with the policy's headers.
-    fn refuse<B>(&self, rejection: Rejection, request: &Request<B>) -> Response<Bytes> {
+    fn refuse<B>(&self, refusal: Refusal, request: &Request<B>) -> Response<Bytes> {
+        let json = wants_json(request.headers());
+        let mut rejection = self.rejection(refusal, request.method(), request.uri(), json);
+        // An HTTP/1 request whose body is left unread: closing is the only way the client
+        // reads this answer rather than a reset, or the next request misread.
+        rejection.close = request.version() <= Version::HTTP_11 && has_body(request);
         let mut response = rejection.into_response();
         // A refusal renders no page, so it needs no nonce.
         let state = RequestState {
             nonce: None,
             reissue: None,
+            body_tripped: None,
             method: request.method().clone(),
             uri: request.uri().clone(),
+            json,
+            http1: false,
         };
-        self.on_response(state, &mut response);
+        self.finish(state, &mut response);
         response
     }
+}
+
+/// Whether the request announces a body: a non-zero `Content-Length`, or any
+/// `Transfer-Encoding`.
+fn has_body<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
 }

@@ -6,7 +6,7 @@
 //! headers are added to it like to any other response.
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 
 /// Why the layer answered a request itself, attached to the response's extensions.
@@ -16,8 +16,17 @@ use http::{HeaderMap, Response, StatusCode};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Refused {
-    /// A state-changing request from another origin.
+    /// A state-changing request from another origin (`403`).
     CrossOrigin,
+    /// A body over the limit (`413`).
+    BodyTooLarge,
+    /// Too many header fields, or too many bytes of them (`431`).
+    HeadersTooLarge,
+    /// A method outside the allow-list (`405`).
+    MethodNotAllowed,
+    /// A request the layer cannot trust as framed or addressed: a bad `Content-Length`, a
+    /// method-override header (`400`).
+    Malformed,
 }
 
 /// A refusal decided on the request path of the pass.
@@ -26,14 +35,22 @@ pub(crate) struct Rejection {
     pub(crate) status: StatusCode,
     pub(crate) reason: Refused,
     pub(crate) json: bool,
+    /// A header the status calls for, such as `Allow` on a `405`.
+    pub(crate) header: Option<(HeaderName, HeaderValue)>,
+    /// Ask the client to close an HTTP/1 connection whose request body was not read, so it
+    /// reads this answer instead of a reset.
+    pub(crate) close: bool,
 }
 
 impl Rejection {
+    #[cfg(test)]
     pub(crate) fn new(status: StatusCode, reason: Refused, request_headers: &HeaderMap) -> Self {
         Self {
             status,
             reason,
             json: wants_json(request_headers),
+            header: None,
+            close: false,
         }
     }
 
@@ -58,6 +75,12 @@ impl Rejection {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        if let Some((name, value)) = self.header {
+            headers.insert(name, value);
+        }
+        if self.close {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         response.extensions_mut().insert(self.reason);
         *response.body_mut() = body;
         response
@@ -66,7 +89,7 @@ impl Rejection {
 
 /// Whether the client prefers JSON: an `Accept` naming `application/json` or a `+json` type
 /// (RFC 6839 §3.1), ahead of any HTML or plain-text type it also lists.
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()

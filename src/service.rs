@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
+use crate::guards::body::RequestBody;
 use crate::policy::{Policy, RequestState};
 
 /// Middleware that applies a security policy to every request and response of a service.
@@ -45,7 +46,8 @@ impl<S> Security<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Security<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: http_body::Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -56,9 +58,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let kind = match self.policy.on_request(&mut request) {
-            Ok(state) => Kind::Inner {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let kind = match self.policy.on_request(request) {
+            Ok((request, state)) => Kind::Inner {
                 future: self.inner.call(request),
                 finish: Some((Arc::clone(&self.policy), state)),
             },
@@ -102,11 +104,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner { future, finish } => {
-                let mut response = ready!(future.poll(cx))?;
-                if let Some((policy, state)) = finish.take() {
-                    policy.on_response(state, &mut response);
-                }
-                Poll::Ready(Ok(response.map(ResponseBody::new)))
+                let response = ready!(future.poll(cx))?;
+                let response = match finish.take() {
+                    Some((policy, state)) => policy.on_response(state, response),
+                    // Polled again after completion: pass the response through untouched.
+                    None => response.map(ResponseBody::new),
+                };
+                Poll::Ready(Ok(response))
             }
             KindProj::Refused { response } => {
                 // Polled again after completion: an empty answer rather than a panic.

@@ -169,7 +169,7 @@ fn controls_list_what_the_policy_enforces() {
             .find(|c| c.name() == name)
             .map(|c| c.value().to_owned())
     };
-    assert_eq!(strict.len(), 18);
+    assert_eq!(strict.len(), 20);
     assert_eq!(
         strict
             .iter()
@@ -188,7 +188,7 @@ fn controls_list_what_the_policy_enforces() {
         Some("removed: 87 names on OWASP's list")
     );
     assert!(find(&without_hsts, "strict-transport-security").is_none());
-    assert_eq!(without_hsts.len(), 17);
+    assert_eq!(without_hsts.len(), 19);
     assert_eq!(
         find(&strict, "set-cookie hardening").as_deref(),
         Some("Secure, HttpOnly, SameSite=Strict appended where missing")

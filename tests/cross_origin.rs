@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use tower::{ServiceExt, service_fn};
 use tower_layer::Layer;
 use tower_security::cross_origin::CrossOriginProtection;
-use tower_security::{Refused, SecurityLayer};
+use tower_security::{Refused, RequestBody, SecurityLayer};
 
 mod common;
 
@@ -110,7 +110,7 @@ fn request(case: &Case, accept: &str) -> Request<Full<Bytes>> {
 async fn requests_are_judged_and_refusals_are_generic() {
     let calls = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&calls);
-    let service = layer().layer(service_fn(move |_: Request<Full<Bytes>>| {
+    let service = layer().layer(service_fn(move |_: Request<RequestBody<Full<Bytes>>>| {
         counter.fetch_add(1, Ordering::SeqCst);
         async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"done")))) }
     }));
@@ -181,7 +181,7 @@ async fn protection_can_be_switched_off() {
         .cross_origin_protection(None)
         .build()
         .unwrap();
-    let service = layer.layer(service_fn(|_: Request<Full<Bytes>>| async {
+    let service = layer.layer(service_fn(|_: Request<RequestBody<Full<Bytes>>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"done"))))
     }));
     let forged = &cases()[6];
@@ -197,7 +197,7 @@ async fn exempt_paths_pass_and_near_misses_do_not() {
         .cross_origin_protection(CrossOriginProtection::new().insecure_exempt_path("/hooks/*"))
         .build()
         .unwrap();
-    let service = layer.layer(service_fn(|_: Request<Full<Bytes>>| async {
+    let service = layer.layer(service_fn(|_: Request<RequestBody<Full<Bytes>>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"done"))))
     }));
     let post = |path: &str| {

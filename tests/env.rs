@@ -13,7 +13,9 @@ use http_body_util::Full;
 use tower::{ServiceExt, service_fn};
 use tower_layer::Layer;
 use tower_security::cookies::{CookiePolicy, SecretKey};
-use tower_security::{ConfigError, ConfigErrorKind, SecurityLayer, SecurityLayerBuilder};
+use tower_security::{
+    ConfigError, ConfigErrorKind, RequestBody, SecurityLayer, SecurityLayerBuilder,
+};
 
 const SECURE: &str = "SESSION_COOKIE_SECURE";
 const HTTPONLY: &str = "SESSION_COOKIE_HTTPONLY";
@@ -72,15 +74,18 @@ async fn exchange(
     set_cookie: Option<&str>,
 ) -> (Vec<String>, Vec<String>) {
     let set_cookie = set_cookie.map(|value| HeaderValue::from_str(value).unwrap());
-    let service = layer.layer(service_fn(move |request: Request<Full<Bytes>>| {
-        let seen: Vec<HeaderValue> = request.headers().get_all(COOKIE).iter().cloned().collect();
-        let mut response = Response::new(Full::<Bytes>::default());
-        if let Some(value) = set_cookie.clone() {
-            response.headers_mut().insert(SET_COOKIE, value);
-        }
-        response.extensions_mut().insert(seen);
-        async move { Ok::<_, Infallible>(response) }
-    }));
+    let service = layer.layer(service_fn(
+        move |request: Request<RequestBody<Full<Bytes>>>| {
+            let seen: Vec<HeaderValue> =
+                request.headers().get_all(COOKIE).iter().cloned().collect();
+            let mut response = Response::new(Full::<Bytes>::default());
+            if let Some(value) = set_cookie.clone() {
+                response.headers_mut().insert(SET_COOKIE, value);
+            }
+            response.extensions_mut().insert(seen);
+            async move { Ok::<_, Infallible>(response) }
+        },
+    ));
     let mut request = Request::new(Full::default());
     if let Some(cookie) = cookie {
         let value = HeaderValue::from_str(cookie).unwrap();

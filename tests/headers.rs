@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use tower::{ServiceExt, service_fn};
 use tower_layer::Layer;
 use tower_security::headers::{ContentSecurityPolicy, XssProtection};
-use tower_security::{CspNonce, SecurityLayer};
+use tower_security::{CspNonce, RequestBody, SecurityLayer};
 
 mod common;
 use common::STRICT_PERMISSIONS;
@@ -23,7 +23,7 @@ async fn run(
     response: Response<&'static str>,
 ) -> (Response<Bytes>, Option<CspNonce>) {
     let (parts, body) = response.into_parts();
-    let service = layer.layer(service_fn(move |req: Request<Full<Bytes>>| {
+    let service = layer.layer(service_fn(move |req: Request<RequestBody<Full<Bytes>>>| {
         let nonce = req.extensions().get::<CspNonce>().copied();
         let mut response = Response::from_parts(parts.clone(), Full::new(Bytes::from(body)));
         response.extensions_mut().insert(nonce);
@@ -561,10 +561,12 @@ async fn xss_protection_can_be_set_to_block_for_legacy_policies() {
 async fn request_body_and_response_body_pass_through_untouched() {
     let layer = SecurityLayer::strict();
     let payload: Vec<u8> = (0..65_536u32).map(|i| (i * 7 % 251) as u8).collect();
-    let service = layer.layer(service_fn(|req: Request<Full<Bytes>>| async move {
-        let body = req.into_body().collect().await.unwrap().to_bytes();
-        Ok::<_, Infallible>(Response::new(Full::new(body)))
-    }));
+    let service = layer.layer(service_fn(
+        |req: Request<RequestBody<Full<Bytes>>>| async move {
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, Infallible>(Response::new(Full::new(body)))
+        },
+    ));
 
     let response = service
         .oneshot(Request::new(Full::from(payload.clone())))

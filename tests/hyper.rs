@@ -23,7 +23,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::{ServiceBuilder, service_fn};
-use tower_security::{CspNonce, SecurityLayer};
+use tower_security::guards::body::BoxError;
+use tower_security::{CspNonce, RequestBody, SecurityLayer};
 
 mod common;
 use common::{FIXED_HEADERS, STRICT_PERMISSIONS};
@@ -68,7 +69,7 @@ type ResBody = BoxBody<Bytes, Infallible>;
 
 /// `/` says hello with the request's nonce and a `Server` header the layer must strip,
 /// `/echo` returns the request body, `/stream` streams [`STREAM_FRAMES`] and a trailer.
-async fn app(request: Request<Incoming>) -> Result<Response<ResBody>, hyper::Error> {
+async fn app(request: Request<RequestBody<Incoming>>) -> Result<Response<ResBody>, BoxError> {
     let nonce = request.extensions().get::<CspNonce>().copied();
     let response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/") => {
