@@ -77,7 +77,7 @@
 //! use hyper_util::server::conn::auto::Builder;
 //! use hyper_util::service::TowerToHyperService;
 //! use tower::{service_fn, ServiceBuilder};
-//! use tower_security::SecurityLayer;
+//! use tower_security::{RequestBody, SecurityLayer};
 //!
 //! // The layer hands the service a `RequestBody`: the body, counted against the size limit.
 //! async fn hello(_: Request<RequestBody<Incoming>>) -> Result<Response<Full<Bytes>>, Infallible> {

@@ -27,7 +27,7 @@
 //! ```
 //! use http::{Request, Response, StatusCode};
 //! use tower::{service_fn, ServiceExt};
-//! use tower_security::{cross_origin::CrossOriginProtection, SecurityLayer};
+//! use tower_security::{cross_origin::CrossOriginProtection, RequestBody, SecurityLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,7 +39,7 @@
 //! let layer = SecurityLayer::builder().cross_origin_protection(protection).build()?;
 //! let service = tower::ServiceBuilder::new()
 //!     .layer(layer)
-//!     .service(service_fn(|_: Request<String>| async {
+//!     .service(service_fn(|_: Request<RequestBody<String>>| async {
 //!         Ok::<_, std::convert::Infallible>(Response::new(String::from("done")))
 //!     }));
 //!
