@@ -4,12 +4,14 @@ use crate::cookies::{CookiePolicy, SameSite, SecretKey};
 use crate::cross_origin::CrossOriginProtection;
 use crate::guards::limits::RequestLimits;
 use crate::guards::method::AllowedMethods;
+use crate::guards::uri::UriRules;
 use crate::headers::{
     ContentSecurityPolicy, CrossOriginEmbedderPolicy, CrossOriginOpenerPolicy,
     CrossOriginResourcePolicy, FrameOptions, HeaderSettings, PermissionsPolicy, ReferrerPolicy,
     StrictTransportSecurity, XssProtection,
 };
 use crate::policy::Policy;
+use crate::transport::proxies::TrustedProxies;
 use crate::{ConfigError, SecurityLayer};
 
 /// Builds a [`SecurityLayer`] from a preset and the settings a service needs to change.
@@ -48,6 +50,8 @@ pub struct SecurityLayerBuilder {
     cross_origin: Option<CrossOriginProtection>,
     methods: Option<AllowedMethods>,
     limits: Option<RequestLimits>,
+    uri: Option<UriRules>,
+    proxies: TrustedProxies,
 }
 
 impl SecurityLayerBuilder {
@@ -62,6 +66,8 @@ impl SecurityLayerBuilder {
             cross_origin: Some(CrossOriginProtection::new()),
             methods: Some(AllowedMethods::default()),
             limits: Some(RequestLimits::strict()),
+            uri: Some(UriRules::strict()),
+            proxies: TrustedProxies::new(),
         }
     }
 
@@ -260,6 +266,19 @@ impl SecurityLayerBuilder {
         self
     }
 
+    /// Sets the request-target firewall, or switches it off with `None`.
+    pub fn uri_rules(mut self, rules: impl Into<Option<UriRules>>) -> Self {
+        self.uri = rules.into();
+        self
+    }
+
+    /// Sets the proxies whose forwarded headers are believed. Forwarded headers from any
+    /// other peer are removed before the application sees them; by default no one is trusted.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
     /// Checks every setting and compiles the policy.
     ///
     /// # Errors
@@ -292,6 +311,8 @@ impl SecurityLayerBuilder {
                 .as_ref()
                 .map(RequestLimits::compile)
                 .transpose()?,
+            uri: self.uri.as_ref().map(UriRules::compile).transpose()?,
+            proxies: self.proxies.compile()?,
             cookies,
         };
         Ok(SecurityLayer::from_policy(policy))

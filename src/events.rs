@@ -62,6 +62,11 @@ pub enum EventKind {
     MethodRefused,
     /// A `Content-Length` that cannot be trusted (`invalid_request`).
     InvalidRequest,
+    /// A request target refused by the URI firewall (`path_refused`).
+    PathRefused,
+    /// Forwarded headers from a peer that is not a trusted proxy were removed
+    /// (`forwarded_headers_stripped`).
+    ForwardedHeadersStripped,
 }
 
 impl EventKind {
@@ -76,6 +81,8 @@ impl EventKind {
             Self::HeaderLimit => "header_limit",
             Self::MethodRefused => "method_refused",
             Self::InvalidRequest => "invalid_request",
+            Self::PathRefused => "path_refused",
+            Self::ForwardedHeadersStripped => "forwarded_headers_stripped",
         }
     }
 }
@@ -109,7 +116,7 @@ impl Event<'_> {
         // `?` formats with `Debug`, which escapes quotes, backslashes and control characters,
         // so one event stays one line whatever the request carried.
         match self.kind {
-            EventKind::CookieReissued => tracing::info!(
+            EventKind::CookieReissued | EventKind::ForwardedHeadersStripped => tracing::info!(
                 target: TARGET,
                 event = self.kind.name(),
                 rule = self.rule,

@@ -20,14 +20,18 @@ use crate::events::{Event, EventKind};
 use crate::guards::body::{Counter, RequestBody};
 use crate::guards::limits::CompiledLimits;
 use crate::guards::method::CompiledMethods;
+use crate::guards::uri::CompiledUriRules;
 use crate::headers::{CspNonce, HeaderPolicy};
 use crate::reject::{Refused, Rejection, wants_json};
+use crate::transport::proxies::CompiledProxies;
 
 /// Everything the layer enforces, rendered at build time.
 #[derive(Debug)]
 pub(crate) struct Policy {
     pub(crate) headers: HeaderPolicy,
+    pub(crate) proxies: CompiledProxies,
     pub(crate) methods: Option<CompiledMethods>,
+    pub(crate) uri: Option<CompiledUriRules>,
     pub(crate) limits: Option<CompiledLimits>,
     pub(crate) cross_origin: Option<CompiledCrossOrigin>,
     pub(crate) cookies: Option<CookieRules>,
@@ -49,6 +53,10 @@ pub(crate) struct RequestState {
     http1: bool,
 }
 
+/// The request half's result: the request for the inner service and the state for the
+/// response half, or the layer's own finished answer.
+pub(crate) type Pass<B> = Result<(Request<RequestBody<B>>, RequestState), Box<Response<Bytes>>>;
+
 /// A refusal decided by one of the guards, before the event and the answer are made.
 struct Refusal {
     status: StatusCode,
@@ -61,11 +69,22 @@ struct Refusal {
 impl Policy {
     /// Inspects and annotates a request, and wraps its body, before the inner service sees
     /// it; or refuses it with a finished response.
-    pub(crate) fn on_request<B: http_body::Body>(
-        &self,
-        request: Request<B>,
-    ) -> Result<(Request<RequestBody<B>>, RequestState), Box<Response<Bytes>>> {
+    pub(crate) fn on_request<B: http_body::Body>(&self, request: Request<B>) -> Pass<B> {
         let mut request = request;
+        // Before any other guard: untrusted forwarded headers must not survive to be read.
+        let resolved = self.proxies.resolve(&mut request);
+        if resolved.stripped {
+            Event {
+                kind: EventKind::ForwardedHeadersStripped,
+                rule: "untrusted-peer",
+                status: None,
+                method: request.method(),
+                path: request.uri().path(),
+                cookie: None,
+            }
+            .emit();
+        }
+        request.extensions_mut().insert(resolved.client);
         let counter = match self.guard(&request) {
             Ok(counter) => counter,
             Err(refusal) => return Err(Box::new(self.refuse(refusal, &request))),
@@ -117,6 +136,16 @@ impl Policy {
                     rule: r.rule,
                     header: r.allow.map(|allow| (header::ALLOW, allow)),
                 })?;
+        }
+
+        if let Some(uri) = &self.uri {
+            uri.check(request.uri()).map_err(|r| Refusal {
+                status: r.status,
+                reason: Refused::Target,
+                event: EventKind::PathRefused,
+                rule: r.rule,
+                header: None,
+            })?;
         }
 
         let mut count_limit = None;
@@ -205,6 +234,11 @@ impl Policy {
     /// Lists every active control, for [`SecurityLayer::controls`](crate::SecurityLayer).
     pub(crate) fn describe(&self, out: &mut Vec<crate::Control>) {
         self.headers.describe(out);
+        out.push(crate::Control::new(
+            "transport",
+            "trusted proxies",
+            self.proxies.describe(),
+        ));
         if let Some(cookies) = &self.cookies {
             cookies.describe(out);
         }
@@ -228,6 +262,14 @@ impl Policy {
                 "input validation",
                 "size limits",
                 limits.describe(),
+            ));
+        }
+        if let Some(uri) = &self.uri {
+            let summary = uri.describe();
+            out.push(crate::Control::new(
+                "input validation",
+                "request target",
+                summary,
             ));
         }
     }

@@ -24,6 +24,8 @@ pub enum Refused {
     HeadersTooLarge,
     /// A method outside the allow-list (`405`).
     MethodNotAllowed,
+    /// A request target the URI firewall refuses: too long (`414`) or not plain (`400`).
+    Target,
     /// A request the layer cannot trust as framed or addressed: a bad `Content-Length`, a
     /// method-override header (`400`).
     Malformed,
