@@ -40,24 +40,62 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use rand::Rng as _;
+use tokio_rustls::TlsAcceptor;
+use tower::Service as _;
 use tower_security::cookies::{CookiePolicy, SecretKey};
+use tower_security::guards::host::AllowedHosts;
+use tower_security::transport::https::{ConnectionSecurity, HttpsEnforcement};
+use tower_security::transport::proxies::PeerAddr;
 use tower_security::{ConfigError, CspNonce, SecurityLayer};
 
 const USAGE: &str = "\
-usage: server [--port N] [--public]
+usage: server [--port N] [--public] [--allow-host NAME]...
+              [--production [--tls-cert PATH --tls-key PATH] [--https-port N]
+               [--canonical-host NAME]]
 
-  --port N    listen on port N (default: $PORT, else 8080)
-  --public    bind 0.0.0.0 (every interface) instead of 127.0.0.1
-  -h, --help  print this help";
+  --port N               plain HTTP port (default: $PORT, else 8080)
+  --public               bind 0.0.0.0 (every interface) instead of 127.0.0.1
+  --allow-host NAME      answer for NAME too (besides localhost and 127.0.0.1)
+  --production           switch development mode off: plain HTTP is redirected to HTTPS
+  --tls-cert PATH        PEM certificate chain; with --tls-key, serve HTTPS
+  --tls-key PATH         PEM private key
+  --https-port N         HTTPS port (default 8443)
+  --canonical-host NAME  host that plain HTTP is redirected to (default localhost)
+  -h, --help             print this help";
 
-/// Where to listen, from the command line and `PORT`.
-#[derive(Debug, PartialEq, Eq)]
+/// Where to listen and how strictly, from the command line and `PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// TCP port; 0 lets the system pick one.
+    /// Plain HTTP port; 0 lets the system pick one.
     pub port: u16,
     /// Bind `0.0.0.0` instead of `127.0.0.1`.
     pub public: bool,
+    /// Hosts answered besides `localhost` and `127.0.0.1`.
+    pub allow_hosts: Vec<String>,
+    /// Development mode off: HTTPS enforced, HSTS sent.
+    pub production: bool,
+    /// Certificate chain and key files, to serve HTTPS.
+    pub tls: Option<(String, String)>,
+    /// HTTPS port.
+    pub https_port: u16,
+    /// Host that plain HTTP is redirected to.
+    pub canonical_host: String,
+}
+
+impl Default for Config {
+    /// The development defaults: `cargo run --example server` with no arguments.
+    fn default() -> Self {
+        match parse_args(std::iter::empty(), None) {
+            Ok(Command::Serve(config)) => config,
+            _ => unreachable!("no arguments always parse"),
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -82,28 +120,57 @@ pub fn parse_args(
             .map_err(|_| format!("{from}: `{value}` is not a port number (0-65535)"))
     };
     let mut port = None;
-    let mut public = false;
+    let mut config = Config {
+        port: 8080,
+        public: false,
+        allow_hosts: Vec::new(),
+        production: false,
+        tls: None,
+        https_port: 8443,
+        canonical_host: "localhost".to_owned(),
+    };
+    let (mut cert, mut key) = (None, None);
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--public" => public = true,
-            "--port" => {
-                let value = args.next().ok_or("--port needs a value")?;
-                port = Some(parse_port(&value, "--port")?);
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
             }
-            _ => match arg.strip_prefix("--port=") {
-                Some(value) => port = Some(parse_port(value, "--port")?),
-                None => return Err(format!("unknown argument `{arg}`")),
-            },
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--public" => config.public = true,
+            "--production" => config.production = true,
+            "--port" => port = Some(parse_port(&value("--port")?, "--port")?),
+            "--https-port" => {
+                config.https_port = parse_port(&value("--https-port")?, "--https-port")?;
+            }
+            "--allow-host" => config.allow_hosts.push(value("--allow-host")?),
+            "--canonical-host" => config.canonical_host = value("--canonical-host")?,
+            "--tls-cert" => cert = Some(value("--tls-cert")?),
+            "--tls-key" => key = Some(value("--tls-key")?),
+            _ => return Err(format!("unknown argument `{arg}`")),
         }
     }
-    let port = match (port, env_port.filter(|p| !p.is_empty())) {
+    config.tls = match (cert, key) {
+        (Some(cert), Some(key)) if config.production => Some((cert, key)),
+        (Some(_), Some(_)) => return Err("--tls-cert and --tls-key need --production".into()),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    config.port = match (port, env_port.filter(|p| !p.is_empty())) {
         (Some(port), _) => port,
         (None, Some(env)) => parse_port(&env, "PORT")?,
         (None, None) => 8080,
     };
-    Ok(Command::Serve(Config { port, public }))
+    Ok(Command::Serve(config))
 }
 
 /// The demo's policy: strict, with the `prefs` cookie signed, adjusted by the session
@@ -112,11 +179,29 @@ pub fn parse_args(
 /// Without a `SECRET_KEY`, a random key is made for this run (the second value is `true`):
 /// signed cookies then stop verifying when the server restarts.
 pub fn security_layer(
+    config: &Config,
     mut vars: impl FnMut(&str) -> Option<String>,
 ) -> Result<(SecurityLayer, bool), ConfigError> {
     let has_key = vars("SECRET_KEY").is_some_and(|key| !key.trim().is_empty());
+    let mut hosts = AllowedHosts::new().allow("localhost").allow("127.0.0.1");
+    for host in config
+        .allow_hosts
+        .iter()
+        .chain(Some(&config.canonical_host))
+    {
+        if host != "localhost" && host != "127.0.0.1" {
+            hosts = hosts.allow(host.clone());
+        }
+    }
+    let canonical = match config.https_port {
+        443 => config.canonical_host.clone(),
+        port => format!("{}:{port}", config.canonical_host),
+    };
     let mut builder = SecurityLayer::builder()
         .cookies(CookiePolicy::strict().signed("prefs"))
+        .allowed_hosts(hosts)
+        .https(HttpsEnforcement::redirect_to(canonical).exempt_path("/health"))
+        .development_mode(!config.production)
         .with_vars(vars)?;
     if !has_key {
         builder = builder.secret_key(random_key());
@@ -294,29 +379,51 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (layer, random_key) = match security_layer(|name| std::env::var(name).ok()) {
+    let (layer, random_key) = match security_layer(&config, |name| std::env::var(name).ok()) {
         Ok(built) => built,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::from(2);
         }
     };
+    let tls = match config
+        .tls
+        .as_ref()
+        .map(|(cert, key)| tls_acceptor(cert, key))
+    {
+        Some(Ok(acceptor)) => Some(acceptor),
+        Some(Err(reason)) => {
+            eprintln!("error: {reason}");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
     let ip = if config.public {
         Ipv4Addr::UNSPECIFIED
     } else {
         Ipv4Addr::LOCALHOST
     };
-    let requested = SocketAddr::from((ip, config.port));
-    let listener = match tokio::net::TcpListener::bind(requested).await {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("error: cannot listen on {requested}: {err}");
-            return ExitCode::FAILURE;
+    let mut ports = vec![(config.port, None)];
+    if let Some(acceptor) = tls {
+        ports.push((config.https_port, Some(acceptor)));
+    }
+    let mut listeners = Vec::new();
+    for (port, tls) in ports {
+        let requested = SocketAddr::from((ip, port));
+        match tokio::net::TcpListener::bind(requested).await {
+            Ok(listener) => listeners.push((listener, tls)),
+            Err(err) => {
+                eprintln!("error: cannot listen on {requested}: {err}");
+                return ExitCode::FAILURE;
+            }
         }
-    };
-    // With `--port 0` the system picks the port; show the one actually bound.
-    let addr = listener.local_addr().unwrap_or(requested);
+    }
 
+    if !config.production {
+        println!(
+            "*** DEVELOPMENT MODE: no HTTPS enforcement, no HSTS. Use --production to deploy. ***"
+        );
+    }
     // One line per active control, read from the layer itself so the log cannot drift from
     // what is enforced.
     for control in layer.controls() {
@@ -328,14 +435,100 @@ async fn main() -> ExitCode {
     if config.public {
         println!("warning: --public binds every interface; this is a demo, not a real service");
     }
-    println!("listening on http://{addr}");
 
-    if let Err(err) = axum::serve(listener, app(layer))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
-        eprintln!("error: server failed: {err}");
-        return ExitCode::FAILURE;
+    let app = app(layer);
+    let shutdown = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    for (listener, tls) in listeners {
+        // With `--port 0` the system picks the port; show the one actually bound.
+        if let Ok(addr) = listener.local_addr() {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            println!("listening on {scheme}://{addr}");
+        }
+        servers.spawn(serve(listener, tls, app.clone(), shutdown.1.clone()));
     }
+    shutdown_signal().await;
+    let _ = shutdown.0.send(true);
+    while servers.join_next().await.is_some() {}
     ExitCode::SUCCESS
+}
+
+/// Accepts connections until `shutdown` turns true, then lets open ones finish (at most 10
+/// seconds). Each request learns its peer and whether its connection is TLS, which the layer
+/// uses for HTTPS enforcement and the client's identity.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, say: back off rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let security = match tls {
+            Some(_) => ConnectionSecurity::Tls,
+            None => ConnectionSecurity::PlainHttp,
+        };
+        let app = app.clone();
+        let service = tower::service_fn(move |mut request: axum::http::Request<Incoming>| {
+            request.extensions_mut().insert(PeerAddr(peer));
+            request.extensions_mut().insert(security);
+            app.clone().call(request)
+        });
+        let builder = Builder::new(TokioExecutor::new());
+        match &tls {
+            None => {
+                let io = TokioIo::new(stream);
+                let connection =
+                    builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
+                let connection = graceful.watch(connection.into_owned());
+                tokio::spawn(connection);
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let io = TokioIo::new(stream);
+                    let connection = builder
+                        .serve_connection_with_upgrades(io, TowerToHyperService::new(service));
+                    let _ = watcher.watch(connection.into_owned()).await;
+                });
+            }
+        }
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown()).await;
+}
+
+/// A TLS acceptor for the PEM certificate chain and private key at these paths.
+fn tls_acceptor(cert: &str, key: &str) -> Result<TlsAcceptor, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|err| format!("cannot read certificates from {cert}: {err}"))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|err| format!("cannot read a private key from {key}: {err}"))?;
+    let provider = tokio_rustls::rustls::crypto::ring::default_provider();
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider.into())
+        .with_safe_default_protocol_versions()
+        .map_err(|err| format!("TLS: {err}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|err| format!("TLS: {err}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(std::sync::Arc::new(config)))
 }

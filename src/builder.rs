@@ -2,6 +2,7 @@
 
 use crate::cookies::{CookiePolicy, SameSite, SecretKey};
 use crate::cross_origin::CrossOriginProtection;
+use crate::guards::host::AllowedHosts;
 use crate::guards::limits::RequestLimits;
 use crate::guards::method::AllowedMethods;
 use crate::guards::uri::UriRules;
@@ -11,6 +12,7 @@ use crate::headers::{
     StrictTransportSecurity, XssProtection,
 };
 use crate::policy::Policy;
+use crate::transport::https::HttpsEnforcement;
 use crate::transport::proxies::TrustedProxies;
 use crate::{ConfigError, SecurityLayer};
 
@@ -52,6 +54,10 @@ pub struct SecurityLayerBuilder {
     limits: Option<RequestLimits>,
     uri: Option<UriRules>,
     proxies: TrustedProxies,
+    hosts: Option<AllowedHosts>,
+    https: Option<HttpsEnforcement>,
+    development: bool,
+    request_ids: bool,
 }
 
 impl SecurityLayerBuilder {
@@ -68,6 +74,10 @@ impl SecurityLayerBuilder {
             limits: Some(RequestLimits::strict()),
             uri: Some(UriRules::strict()),
             proxies: TrustedProxies::new(),
+            hosts: Some(AllowedHosts::new()),
+            https: Some(HttpsEnforcement::new()),
+            development: false,
+            request_ids: true,
         }
     }
 
@@ -279,6 +289,37 @@ impl SecurityLayerBuilder {
         self
     }
 
+    /// Sets the hosts the service answers for. Without a list every well-formed `Host` is
+    /// accepted; `None` switches the Host check off entirely.
+    pub fn allowed_hosts(mut self, hosts: impl Into<Option<AllowedHosts>>) -> Self {
+        self.hosts = hosts.into();
+        self
+    }
+
+    /// Sets where plain-HTTP requests are redirected, or switches HTTPS enforcement off with
+    /// `None`. Both presets refuse plain HTTP that they can recognise as such, with nowhere to
+    /// redirect it; name the canonical host with [`HttpsEnforcement::redirect_to`].
+    pub fn https(mut self, https: impl Into<Option<HttpsEnforcement>>) -> Self {
+        self.https = https.into();
+        self
+    }
+
+    /// Development mode: no HTTPS enforcement and no HSTS, so the service runs over plain
+    /// HTTP on a developer's machine. Nothing else is relaxed, and no request can switch it
+    /// on. The layer logs a warning when it is built in this mode; the demo server prints it
+    /// at start-up.
+    pub fn development_mode(mut self, enabled: bool) -> Self {
+        self.development = enabled;
+        self
+    }
+
+    /// Whether each request gets a [`RequestId`](crate::transport::request_id::RequestId).
+    /// On by default.
+    pub fn request_ids(mut self, enabled: bool) -> Self {
+        self.request_ids = enabled;
+        self
+    }
+
     /// Checks every setting and compiles the policy.
     ///
     /// # Errors
@@ -295,7 +336,7 @@ impl SecurityLayerBuilder {
             })
             .transpose()?;
         let policy = Policy {
-            headers: self.headers.compile()?,
+            headers: self.headers.compile(self.development)?,
             cross_origin: self
                 .cross_origin
                 .as_ref()
@@ -313,8 +354,26 @@ impl SecurityLayerBuilder {
                 .transpose()?,
             uri: self.uri.as_ref().map(UriRules::compile).transpose()?,
             proxies: self.proxies.compile()?,
+            hosts: self.hosts.as_ref().map(AllowedHosts::compile).transpose()?,
+            https: match self.development {
+                true => None,
+                false => self
+                    .https
+                    .as_ref()
+                    .map(HttpsEnforcement::compile)
+                    .transpose()?,
+            },
+            development: self.development,
+            request_ids: self.request_ids,
             cookies,
         };
+        if self.development {
+            tracing::warn!(
+                target: crate::events::TARGET,
+                event = "development_mode",
+                "development mode: HTTPS enforcement and HSTS are off"
+            );
+        }
         Ok(SecurityLayer::from_policy(policy))
     }
 

@@ -14,6 +14,7 @@
 //! | `method` | the request method |
 //! | `path` | the request path, escaped and truncated to 256 characters |
 //! | `cookie` | the cookie's name, for cookie events, escaped and truncated to 64 characters |
+//! | `request_id` | the [`RequestId`](crate::transport::request_id::RequestId) of the request |
 //!
 //! # Example
 //!
@@ -67,6 +68,12 @@ pub enum EventKind {
     /// Forwarded headers from a peer that is not a trusted proxy were removed
     /// (`forwarded_headers_stripped`).
     ForwardedHeadersStripped,
+    /// A missing, malformed or unlisted `Host` (`host_refused`).
+    HostRefused,
+    /// A plain-HTTP request sent to HTTPS (`https_redirect`).
+    HttpsRedirect,
+    /// A plain-HTTP request refused: gRPC, or no canonical host (`https_required`).
+    HttpsRequired,
 }
 
 impl EventKind {
@@ -83,6 +90,9 @@ impl EventKind {
             Self::InvalidRequest => "invalid_request",
             Self::PathRefused => "path_refused",
             Self::ForwardedHeadersStripped => "forwarded_headers_stripped",
+            Self::HostRefused => "host_refused",
+            Self::HttpsRedirect => "https_redirect",
+            Self::HttpsRequired => "https_required",
         }
     }
 }
@@ -101,6 +111,7 @@ pub(crate) struct Event<'a> {
     pub(crate) method: &'a Method,
     pub(crate) path: &'a str,
     pub(crate) cookie: Option<&'a [u8]>,
+    pub(crate) request_id: Option<&'a str>,
 }
 
 impl Event<'_> {
@@ -116,13 +127,16 @@ impl Event<'_> {
         // `?` formats with `Debug`, which escapes quotes, backslashes and control characters,
         // so one event stays one line whatever the request carried.
         match self.kind {
-            EventKind::CookieReissued | EventKind::ForwardedHeadersStripped => tracing::info!(
+            EventKind::CookieReissued
+            | EventKind::ForwardedHeadersStripped
+            | EventKind::HttpsRedirect => tracing::info!(
                 target: TARGET,
                 event = self.kind.name(),
                 rule = self.rule,
                 method = %self.method,
                 path = ?path,
                 cookie,
+                request_id = self.request_id,
                 "security event"
             ),
             _ => tracing::warn!(
@@ -133,6 +147,7 @@ impl Event<'_> {
                 method = %self.method,
                 path = ?path,
                 cookie,
+                request_id = self.request_id,
                 "security event"
             ),
         }

@@ -18,18 +18,26 @@ use crate::cookies::{CookieRules, Reissue};
 use crate::cross_origin::CompiledCrossOrigin;
 use crate::events::{Event, EventKind};
 use crate::guards::body::{Counter, RequestBody};
+use crate::guards::host::CompiledHosts;
 use crate::guards::limits::CompiledLimits;
 use crate::guards::method::CompiledMethods;
 use crate::guards::uri::CompiledUriRules;
 use crate::headers::{CspNonce, HeaderPolicy};
 use crate::reject::{Refused, Rejection, wants_json};
+use crate::transport::https::{CompiledHttps, Verdict, is_https};
 use crate::transport::proxies::CompiledProxies;
+use crate::transport::request_id::{RequestId, X_REQUEST_ID};
 
 /// Everything the layer enforces, rendered at build time.
 #[derive(Debug)]
 pub(crate) struct Policy {
     pub(crate) headers: HeaderPolicy,
     pub(crate) proxies: CompiledProxies,
+    pub(crate) hosts: Option<CompiledHosts>,
+    /// `None` in development mode, or when switched off.
+    pub(crate) https: Option<CompiledHttps>,
+    pub(crate) development: bool,
+    pub(crate) request_ids: bool,
     pub(crate) methods: Option<CompiledMethods>,
     pub(crate) uri: Option<CompiledUriRules>,
     pub(crate) limits: Option<CompiledLimits>,
@@ -51,6 +59,15 @@ pub(crate) struct RequestState {
     /// HTTP/1: a refusal from the response half asks the client to close, since the rest of
     /// its body stays unread.
     http1: bool,
+    context: Context,
+}
+
+/// What every answer to a request carries, refusals included.
+#[derive(Debug, Default)]
+struct Context {
+    request_id: Option<RequestId>,
+    /// What is known of the transport: `Some(false)` for plain HTTP.
+    https: Option<bool>,
 }
 
 /// The request half's result: the request for the inner service and the state for the
@@ -66,6 +83,18 @@ struct Refusal {
     header: Option<(HeaderName, HeaderValue)>,
 }
 
+impl Refusal {
+    fn new(status: StatusCode, reason: Refused, event: EventKind, rule: &'static str) -> Self {
+        Self {
+            status,
+            reason,
+            event,
+            rule,
+            header: None,
+        }
+    }
+}
+
 impl Policy {
     /// Inspects and annotates a request, and wraps its body, before the inner service sees
     /// it; or refuses it with a finished response.
@@ -73,6 +102,13 @@ impl Policy {
         let mut request = request;
         // Before any other guard: untrusted forwarded headers must not survive to be read.
         let resolved = self.proxies.resolve(&mut request);
+        let request_id = self
+            .request_ids
+            .then(|| RequestId::for_request(request.headers(), resolved.client.via_trusted_proxy));
+        let context = Context {
+            https: is_https(&request, &resolved.client),
+            request_id,
+        };
         if resolved.stripped {
             Event {
                 kind: EventKind::ForwardedHeadersStripped,
@@ -81,13 +117,18 @@ impl Policy {
                 method: request.method(),
                 path: request.uri().path(),
                 cookie: None,
+                request_id: context.request_id.as_ref().map(RequestId::as_str),
             }
             .emit();
         }
-        request.extensions_mut().insert(resolved.client);
-        let counter = match self.guard(&request) {
+        let extensions = request.extensions_mut();
+        extensions.insert(resolved.client);
+        if let Some(id) = &context.request_id {
+            extensions.insert(id.clone());
+        }
+        let counter = match self.guard(&request, context.https) {
             Ok(counter) => counter,
-            Err(refusal) => return Err(Box::new(self.refuse(refusal, &request))),
+            Err(refusal) => return Err(Box::new(self.refuse(refusal, &request, context))),
         };
 
         let reissue = self
@@ -116,13 +157,14 @@ impl Policy {
             body_tripped,
             method: request.method().clone(),
             uri: request.uri().clone(),
+            context,
         };
         Ok((request.map(|body| RequestBody::new(body, counter)), state))
     }
 
     /// Runs the guards in order; on success, the limit a streamed body must be counted
     /// against, if it needs counting.
-    fn guard<B>(&self, request: &Request<B>) -> Result<Option<u64>, Refusal> {
+    fn guard<B>(&self, request: &Request<B>, https: Option<bool>) -> Result<Option<u64>, Refusal> {
         if let Some(methods) = &self.methods {
             methods
                 .check(request.method(), request.headers())
@@ -146,6 +188,44 @@ impl Policy {
                 rule: r.rule,
                 header: None,
             })?;
+        }
+
+        if let Some(hosts) = &self.hosts {
+            hosts.check(request).map_err(|r| {
+                Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    Refused::Host,
+                    EventKind::HostRefused,
+                    r.rule,
+                )
+            })?;
+        }
+
+        // After the Host check, so a refused host never gets a redirect; the redirect itself
+        // goes to the canonical host only.
+        if let Some(enforcement) = self.https.as_ref().filter(|_| https == Some(false)) {
+            match enforcement.check(request) {
+                None => {}
+                Some(Verdict::Redirect(status, location)) => {
+                    return Err(Refusal {
+                        header: Some((header::LOCATION, location)),
+                        ..Refusal::new(
+                            status,
+                            Refused::PlainHttp,
+                            EventKind::HttpsRedirect,
+                            "plain-http",
+                        )
+                    });
+                }
+                Some(Verdict::Refuse) => {
+                    return Err(Refusal::new(
+                        StatusCode::FORBIDDEN,
+                        Refused::PlainHttp,
+                        EventKind::HttpsRequired,
+                        "plain-http",
+                    ));
+                }
+            }
         }
 
         let mut count_limit = None;
@@ -210,7 +290,9 @@ impl Policy {
                     rule: "body-size",
                     header: None,
                 };
-                let mut rejection = self.rejection(refusal, &state.method, &state.uri, state.json);
+                let id = state.context.request_id.as_ref();
+                let mut rejection =
+                    self.rejection(refusal, &state.method, &state.uri, state.json, id);
                 rejection.close = state.http1;
                 let mut refused = rejection.into_response();
                 self.finish(state, &mut refused);
@@ -224,16 +306,55 @@ impl Policy {
 
     /// Applies the response half of every control.
     fn finish<B>(&self, state: RequestState, response: &mut Response<B>) {
+        let context = &state.context;
+        let id = context.request_id.as_ref();
         if let Some(cookies) = &self.cookies {
             let path = state.uri.path();
-            cookies.on_response(response.headers_mut(), state.reissue, &state.method, path);
+            let headers = response.headers_mut();
+            let id = id.map(RequestId::as_str);
+            cookies.on_response(headers, state.reissue, &state.method, path, id);
         }
-        self.headers.on_response(state.nonce, response);
+        if let Some(id) = id {
+            if let http::header::Entry::Vacant(entry) = response.headers_mut().entry(X_REQUEST_ID) {
+                entry.insert(id.header_value().clone());
+            }
+        }
+        self.headers
+            .on_response(state.nonce, context.https, response);
     }
 
     /// Lists every active control, for [`SecurityLayer::controls`](crate::SecurityLayer).
     pub(crate) fn describe(&self, out: &mut Vec<crate::Control>) {
+        if self.development {
+            out.push(crate::Control::new(
+                "transport",
+                "development mode",
+                "ON: no HTTPS enforcement and no HSTS; never use in production".to_owned(),
+            ));
+        }
         self.headers.describe(out);
+        if let Some(https) = &self.https {
+            out.push(crate::Control::new(
+                "transport",
+                "https enforcement",
+                https.describe(),
+            ));
+        }
+        if let Some(hosts) = &self.hosts {
+            out.push(crate::Control::new(
+                "input validation",
+                "hosts",
+                hosts.describe(),
+            ));
+        }
+        if self.request_ids {
+            let value = "X-Request-Id from trusted proxies, else generated".to_owned();
+            out.push(crate::Control::new(
+                "security logging",
+                "request ids",
+                value,
+            ));
+        }
         out.push(crate::Control::new(
             "transport",
             "trusted proxies",
@@ -275,7 +396,14 @@ impl Policy {
     }
 
     /// Logs a refusal and makes the answer, without the finishing headers.
-    fn rejection(&self, refusal: Refusal, method: &Method, uri: &Uri, json: bool) -> Rejection {
+    fn rejection(
+        &self,
+        refusal: Refusal,
+        method: &Method,
+        uri: &Uri,
+        json: bool,
+        request_id: Option<&RequestId>,
+    ) -> Rejection {
         Event {
             kind: refusal.event,
             rule: refusal.rule,
@@ -283,6 +411,7 @@ impl Policy {
             method,
             path: uri.path(),
             cookie: None,
+            request_id: request_id.map(RequestId::as_str),
         }
         .emit();
         Rejection {
@@ -295,9 +424,15 @@ impl Policy {
     }
 
     /// The layer's own answer to a refused request, with the policy's headers.
-    fn refuse<B>(&self, refusal: Refusal, request: &Request<B>) -> Response<Bytes> {
+    fn refuse<B>(
+        &self,
+        refusal: Refusal,
+        request: &Request<B>,
+        context: Context,
+    ) -> Response<Bytes> {
         let json = wants_json(request.headers());
-        let mut rejection = self.rejection(refusal, request.method(), request.uri(), json);
+        let id = context.request_id.as_ref();
+        let mut rejection = self.rejection(refusal, request.method(), request.uri(), json, id);
         // An HTTP/1 request whose body is left unread: closing is the only way the client
         // reads this answer rather than a reset, or the next request misread.
         rejection.close = request.version() <= Version::HTTP_11 && has_body(request);
@@ -311,6 +446,7 @@ impl Policy {
             uri: request.uri().clone(),
             json,
             http1: false,
+            context,
         };
         self.finish(state, &mut response);
         response

@@ -26,6 +26,10 @@ pub enum Refused {
     MethodNotAllowed,
     /// A request target the URI firewall refuses: too long (`414`) or not plain (`400`).
     Target,
+    /// A missing, malformed or unlisted `Host` (`400`).
+    Host,
+    /// A plain-HTTP request: redirected to HTTPS (`301`/`308`), or refused (`403`).
+    PlainHttp,
     /// A request the layer cannot trust as framed or addressed: a bad `Content-Length`, a
     /// method-override header (`400`).
     Malformed,

@@ -8,12 +8,13 @@
 
 use cookie::{Cookie, CookieJar, Key};
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, Request};
 
 use super::SecretKey;
 use super::harden::cookie_name;
 use crate::ConfigError;
 use crate::events::{Event, EventKind};
+use crate::transport::request_id::RequestId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -142,6 +143,7 @@ impl Integrity {
                         method: request.method(),
                         path: request.uri().path(),
                         cookie: Some(name),
+                        request_id: request_id(request),
                     }
                     .emit();
                     continue;
@@ -169,7 +171,7 @@ impl Integrity {
             }
         }
         for (name, _) in &reissue.0 {
-            log_reissue(request.method(), request.uri().path(), name);
+            log_reissue(request, name);
         }
         (!reissue.0.is_empty()).then_some(reissue)
     }
@@ -256,16 +258,24 @@ impl Integrity {
     }
 }
 
-fn log_reissue(method: &Method, path: &str, name: &str) {
+fn log_reissue<B>(request: &Request<B>, name: &str) {
     Event {
         kind: EventKind::CookieReissued,
         rule: "old-key",
         status: None,
-        method,
-        path,
+        method: request.method(),
+        path: request.uri().path(),
         cookie: Some(name.as_bytes()),
+        request_id: request_id(request),
     }
     .emit();
+}
+
+fn request_id<B>(request: &Request<B>) -> Option<&str> {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .map(RequestId::as_str)
 }
 
 /// The `name=value` pairs of a `Cookie` field (RFC 6265 §5.4), trimmed, empty ones skipped.

@@ -375,6 +375,7 @@ impl CookieRules {
         reissue: Option<Reissue>,
         method: &Method,
         path: &str,
+        request_id: Option<&str>,
     ) {
         if let (Some(integrity), Some(reissue)) = (&self.integrity, reissue) {
             integrity.reissue(headers, reissue);
@@ -386,7 +387,7 @@ impl CookieRules {
         for value in cookies.iter_mut() {
             if let Some(integrity) = &self.integrity {
                 if let Err(reason) = integrity.seal(value) {
-                    drop_cookie(value, reason, method, path);
+                    drop_cookie(value, reason, method, path, request_id);
                     dropped = true;
                     continue;
                 }
@@ -399,7 +400,7 @@ impl CookieRules {
                     *value = hardened;
                 }
                 Hardened::Drop(reason) => {
-                    drop_cookie(value, reason.rule(), method, path);
+                    drop_cookie(value, reason.rule(), method, path, request_id);
                     dropped = true;
                 }
             }
@@ -419,7 +420,13 @@ impl CookieRules {
 }
 
 /// Logs a cookie that cannot be sent and empties it, for removal once the pass is done.
-fn drop_cookie(value: &mut HeaderValue, rule: &'static str, method: &Method, path: &str) {
+fn drop_cookie(
+    value: &mut HeaderValue,
+    rule: &'static str,
+    method: &Method,
+    path: &str,
+    request_id: Option<&str>,
+) {
     Event {
         kind: EventKind::CookieDropped,
         rule,
@@ -427,6 +434,7 @@ fn drop_cookie(value: &mut HeaderValue, rule: &'static str, method: &Method, pat
         method,
         path,
         cookie: Some(cookie_name(value.as_bytes())),
+        request_id,
     }
     .emit();
     *value = HeaderValue::from_static("");
@@ -490,7 +498,7 @@ mod tests {
                 })
                 .collect();
 
-            rules.on_response(&mut headers, None, &Method::GET, "/");
+            rules.on_response(&mut headers, None, &Method::GET, "/", None);
 
             let out: Vec<Vec<u8>> = headers
                 .get_all(header::SET_COOKIE)

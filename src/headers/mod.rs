@@ -142,7 +142,10 @@ impl HeaderSettings {
     }
 
     /// Validates every setting and renders the values sent on each response.
-    pub(crate) fn compile(&self) -> Result<HeaderPolicy, ConfigError> {
+    ///
+    /// In `development` mode no HSTS is sent: a browser would then refuse plain HTTP to the
+    /// development host, `localhost` included, for the header's whole `max-age`.
+    pub(crate) fn compile(&self, development: bool) -> Result<HeaderPolicy, ConfigError> {
         let mut fixed = Vec::with_capacity(16);
         let mut push = |name: HeaderName, value: HeaderValue| fixed.push((name, value));
 
@@ -163,12 +166,18 @@ impl HeaderSettings {
         let csp = self
             .csp
             .as_ref()
-            .map(|csp| csp.compile("content_security_policy", ENFORCE_GROUP))
+            .map(|csp| CspPair::compile(csp, "content_security_policy", ENFORCE_GROUP))
             .transpose()?;
         let csp_report_only = self
             .csp_report_only
             .as_ref()
-            .map(|csp| csp.compile("content_security_policy_report_only", report_only_group))
+            .map(|csp| {
+                CspPair::compile(
+                    csp,
+                    "content_security_policy_report_only",
+                    report_only_group,
+                )
+            })
             .transpose()?;
         let mut endpoints = Vec::with_capacity(2);
         if let Some(url) = enforce_url {
@@ -187,12 +196,10 @@ impl HeaderSettings {
             push(reporting_endpoints(), dynamic(&value, "report_to")?);
         }
 
-        if let Some(hsts) = &self.hsts {
-            push(
-                header::STRICT_TRANSPORT_SECURITY,
-                dynamic(&hsts.render()?, "hsts")?,
-            );
-        }
+        let hsts = match &self.hsts {
+            Some(hsts) => Some(dynamic(&hsts.render()?, "hsts")?),
+            None => None,
+        };
         if let Some(frame) = self.frame_options {
             push(header::X_FRAME_OPTIONS, fixed_value(frame.as_str()));
         }
@@ -245,12 +252,13 @@ impl HeaderSettings {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
-        let nonce = csp.as_ref().is_some_and(CompiledCsp::uses_nonce)
+        let nonce = csp.as_ref().is_some_and(|c| c.https.uses_nonce())
             || csp_report_only
                 .as_ref()
-                .is_some_and(CompiledCsp::uses_nonce);
+                .is_some_and(|c| c.https.uses_nonce());
         Ok(HeaderPolicy {
             fixed: fixed.into_boxed_slice(),
+            hsts: hsts.filter(|_| !development),
             csp,
             csp_report_only,
             no_store: self.no_store_by_default.then(|| fixed_value(NO_STORE)),
@@ -292,12 +300,47 @@ header_names! {
     x_permitted_cross_domain_policies => "x-permitted-cross-domain-policies",
 }
 
+/// A CSP for HTTPS responses and, when it differs, the one for plain-HTTP responses.
+#[derive(Clone, Debug)]
+struct CspPair {
+    https: CompiledCsp,
+    /// Without `upgrade-insecure-requests`: on a plain-HTTP page it would send every
+    /// subresource to an HTTPS address the server may not have (CSP: Upgrade Insecure
+    /// Requests §3.1).
+    plain: Option<CompiledCsp>,
+}
+
+impl CspPair {
+    fn compile(
+        csp: &ContentSecurityPolicy,
+        setting: &str,
+        group: &str,
+    ) -> Result<Self, ConfigError> {
+        const UPGRADE: &str = "upgrade-insecure-requests";
+        let https = csp.compile(setting, group)?;
+        let plain = match csp.sources(UPGRADE) {
+            Some(_) => Some(csp.clone().remove(UPGRADE).compile(setting, group)?),
+            None => None,
+        };
+        Ok(Self { https, plain })
+    }
+
+    fn for_transport(&self, https: Option<bool>) -> &CompiledCsp {
+        match (&self.plain, https) {
+            (Some(plain), Some(false)) => plain,
+            _ => &self.https,
+        }
+    }
+}
+
 /// The headers part of a built policy: everything rendered, nothing left to check.
 #[derive(Clone, Debug)]
 pub(crate) struct HeaderPolicy {
     fixed: Box<[(HeaderName, HeaderValue)]>,
-    csp: Option<CompiledCsp>,
-    csp_report_only: Option<CompiledCsp>,
+    /// Sent on responses not known to be plain HTTP (RFC 6797 §7.2).
+    hsts: Option<HeaderValue>,
+    csp: Option<CspPair>,
+    csp_report_only: Option<CspPair>,
     no_store: Option<HeaderValue>,
     strip_fingerprints: bool,
     strip_extra: Box<[HeaderName]>,
@@ -316,8 +359,14 @@ impl HeaderPolicy {
         Some(nonce)
     }
 
-    /// Removes disclosing headers and adds the policy's headers to a response.
-    pub(crate) fn on_response<B>(&self, nonce: Option<CspNonce>, response: &mut Response<B>) {
+    /// Removes disclosing headers and adds the policy's headers to a response. `https` is
+    /// what is known of the request's transport.
+    pub(crate) fn on_response<B>(
+        &self,
+        nonce: Option<CspNonce>,
+        https: Option<bool>,
+        response: &mut Response<B>,
+    ) {
         let status = response.status();
         let headers = response.headers_mut();
         if self.strip_fingerprints {
@@ -332,6 +381,9 @@ impl HeaderPolicy {
         for (name, value) in self.fixed.iter() {
             self.set(headers, name, || value.clone());
         }
+        if let Some(hsts) = self.hsts.as_ref().filter(|_| https != Some(false)) {
+            self.set(headers, &header::STRICT_TRANSPORT_SECURITY, || hsts.clone());
+        }
 
         // A 304 updates the stored response's headers (RFC 9111 §4.3.4): a fresh nonce there
         // would no longer match the nonce in the cached body, and its scripts would stop.
@@ -344,7 +396,7 @@ impl HeaderPolicy {
             ),
         ];
         for (name, csp) in csps {
-            if let Some(csp) = csp {
+            if let Some(csp) = csp.as_ref().map(|pair| pair.for_transport(https)) {
                 if !(revalidation && csp.uses_nonce()) {
                     self.set(headers, &name, || csp.value(nonce.as_ref()));
                 }
@@ -370,8 +422,12 @@ impl HeaderPolicy {
         ];
         for (name, csp) in csps {
             if let Some(csp) = csp {
-                out.push(Control::new(AREA, name, csp.template()));
+                out.push(Control::new(AREA, name, csp.https.template()));
             }
+        }
+        if let Some(hsts) = &self.hsts {
+            let value = format!("{} on HTTPS responses", hsts.to_str().unwrap_or_default());
+            out.push(Control::new(AREA, "strict-transport-security", value));
         }
         for (name, value) in self.fixed.iter() {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -430,10 +486,11 @@ mod tests {
 
     #[test]
     fn strict_compiles_with_a_nonce() {
-        let policy = HeaderSettings::strict().compile().unwrap();
+        let policy = HeaderSettings::strict().compile(false).unwrap();
 
         assert!(policy.nonce);
-        assert_eq!(policy.fixed.len(), 12);
+        assert_eq!(policy.fixed.len(), 11);
+        assert!(policy.hsts.is_some());
         assert!(!names(&policy).contains(&"reporting-endpoints"));
     }
 
@@ -445,7 +502,7 @@ mod tests {
             ..HeaderSettings::strict()
         };
 
-        let policy = settings.compile().unwrap();
+        let policy = settings.compile(false).unwrap();
 
         let endpoints = &policy
             .fixed
@@ -463,7 +520,7 @@ mod tests {
             ..HeaderSettings::strict()
         };
 
-        let policy = settings.compile().unwrap();
+        let policy = settings.compile(false).unwrap();
 
         let endpoints = &policy
             .fixed
@@ -483,7 +540,7 @@ mod tests {
             ..HeaderSettings::strict()
         };
 
-        let err = settings.compile().unwrap_err();
+        let err = settings.compile(false).unwrap_err();
 
         assert_eq!(err.setting(), "strip_header");
     }

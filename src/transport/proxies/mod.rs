@@ -239,11 +239,6 @@ pub(crate) struct Resolved {
 }
 
 impl CompiledProxies {
-    /// Whether no proxy is trusted.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.networks.is_empty()
-    }
-
     /// The control's summary for [`SecurityLayer::controls`](crate::SecurityLayer::controls).
     pub(crate) fn describe(&self) -> String {
         if self.networks.is_empty() {

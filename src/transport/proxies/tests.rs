@@ -279,7 +279,6 @@ fn without_trusted_proxies_every_forwarding_header_is_removed() {
 
     let resolved = proxies.resolve(&mut request);
 
-    assert!(proxies.is_empty());
     assert!(resolved.stripped);
     assert_eq!(resolved.client.addr, Some("10.0.0.2".parse().unwrap()));
     assert_eq!(request.headers().len(), 1);
