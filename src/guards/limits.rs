@@ -122,7 +122,7 @@ impl RequestLimits {
             routes.push((prefix.as_str().into(), *limit));
         }
         // Longest prefix first, so the first match is the most specific.
-        routes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        routes.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         Ok(CompiledLimits {
             max_body: self.max_body,
             routes: routes.into(),
