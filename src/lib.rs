@@ -131,6 +131,8 @@
 //!   `TraceLayer`), so they observe the final response, headers included;
 //! - **outside** `CorsLayer`, so preflight answers get the security headers too, and outside
 //!   compression, timeouts and every handler-level layer, so nothing can answer around it;
+//! - **outside** request decompression (tower-http's `RequestDecompressionLayer`): the body
+//!   limit counts the bytes on the wire, and a decompression layer needs its own limit;
 //! - on the whole router with [`Router::layer`], not `route_layer`: `route_layer` skips the
 //!   router's own `404` and `405` answers, which then leave without the policy.
 //!
@@ -149,8 +151,8 @@
 //!
 //! # Limitations
 //!
-//! - `Strict-Transport-Security` is sent on plain-HTTP responses too: the layer does not yet
-//!   know the request's transport. Browsers ignore the header there (RFC 6797 §8.1).
+//! - A request whose transport nothing tells (no [`transport::https::ConnectionSecurity`], no
+//!   trusted proxy, no URI scheme) is taken as HTTPS: it gets HSTS and is not redirected.
 //! - A CSP and, with a nonce-based CSP, a fresh nonce go on every response, HTML or not; for
 //!   an API this costs a few hundred bytes per response and protects nothing.
 //! - The nonce comes from `rand`'s thread-local generator, which reseeds itself from the
