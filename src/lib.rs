@@ -168,7 +168,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `axum` | [`CspNonce`] as an axum extractor |
+//! | `axum` | [`CspNonce`] as an axum extractor; the peer address read from axum's `ConnectInfo` |
 //!
 //! [`Router::layer`]: https://docs.rs/axum/latest/axum/struct.Router.html#method.layer
 

@@ -18,7 +18,10 @@ async fn echo(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     axum::Extension(client): axum::Extension<ClientInfo>,
 ) -> Response {
-    // `ClientInfo` needs a `PeerAddr`, which this plain axum server does not insert.
+    // With the `axum` feature the layer reads the peer from `ConnectInfo` itself.
+    #[cfg(feature = "axum")]
+    assert_eq!(client.peer, Some(peer));
+    #[cfg(not(feature = "axum"))]
     assert_eq!(client.peer, None);
     upgrade.on_upgrade(move |socket| echo_loop(socket, peer))
 }

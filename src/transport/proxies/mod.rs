@@ -44,8 +44,10 @@
 //!
 //! # Example
 //!
-//! axum records the peer as `ConnectInfo<SocketAddr>`, a type of the `axum` crate, which this
-//! crate does not depend on. A small middleware, outside the security layer, copies it:
+//! axum records the peer as `ConnectInfo<SocketAddr>` when served with
+//! `into_make_service_with_connect_info::<SocketAddr>()`. With this crate's `axum` feature the
+//! layer reads it directly. Without the feature, a small middleware outside the security layer
+//! copies it:
 //!
 //! ```
 //! use std::net::SocketAddr;
@@ -334,10 +336,17 @@ impl CompiledProxies {
 
 /// The peer's address: [`PeerAddr`], else a bare [`SocketAddr`].
 fn peer_addr(extensions: &Extensions) -> Option<SocketAddr> {
-    extensions
+    let peer = extensions
         .get::<PeerAddr>()
         .map(|peer| peer.0)
-        .or_else(|| extensions.get::<SocketAddr>().copied())
+        .or_else(|| extensions.get::<SocketAddr>().copied());
+    #[cfg(feature = "axum")]
+    let peer = peer.or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|info| info.0)
+    });
+    peer
 }
 
 /// Removes every forwarding header; reports whether there was any.
