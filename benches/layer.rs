@@ -32,7 +32,7 @@ fn main() {
 #[derive(Clone, Copy)]
 struct App;
 
-impl Service<Request<()>> for App {
+impl<B> Service<Request<B>> for App {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
     type Future = Ready<Result<Self::Response, Infallible>>;
@@ -41,7 +41,7 @@ impl Service<Request<()>> for App {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _: Request<()>) -> Self::Future {
+    fn call(&mut self, _: Request<B>) -> Self::Future {
         let mut response = Response::new(Full::new(Bytes::from_static(b"<p>hello</p>")));
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
@@ -51,19 +51,21 @@ impl Service<Request<()>> for App {
     }
 }
 
-fn request() -> Request<()> {
+type ReqBody = http_body_util::Empty<Bytes>;
+
+fn request() -> Request<ReqBody> {
     Request::builder()
         .uri("/")
         .header("host", "example.com")
         .header("accept", "text/html")
-        .body(())
+        .body(ReqBody::new())
         .unwrap_or_default()
 }
 
 /// Calls `service` once and drives the future to completion; the app never pends.
-fn call<S>(service: &mut S, request: Request<()>) -> S::Response
+fn call<S>(service: &mut S, request: Request<ReqBody>) -> S::Response
 where
-    S: Service<Request<()>>,
+    S: Service<Request<ReqBody>>,
     S::Error: std::fmt::Debug,
 {
     let mut future = pin!(service.call(request));
@@ -77,7 +79,7 @@ where
 
 fn run<S>(bencher: Bencher, mut service: S)
 where
-    S: Service<Request<()>>,
+    S: Service<Request<ReqBody>>,
     S::Error: std::fmt::Debug,
 {
     bencher
