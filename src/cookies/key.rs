@@ -35,7 +35,6 @@ const PLACEHOLDERS: &[&str] = &[
     "default",
     "dummy",
     "sample",
-    "xxxxxxxx",
     "12345678",
     "abcdefgh",
     "qwerty",
