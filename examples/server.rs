@@ -27,9 +27,12 @@
 //! `SECRET_KEY` adjust the policy (see `SecurityLayerBuilder::from_env`); a bad value stops
 //! the server at start-up with the variable's name and the values it accepts.
 //!
-//! The CSP's `upgrade-insecure-requests` sends the login form to `https://` where a browser
-//! does not exempt the host: Safari for `127.0.0.1`, every browser for a LAN address reached
-//! through `--public`. There, try `curl -si -X POST http://127.0.0.1:8080/login`.
+//! The demo starts in development mode: no HTTPS enforcement and no HSTS, announced at
+//! start-up, and it answers for `localhost` and `127.0.0.1` (`--allow-host` adds names).
+//! `--production` switches development mode off; with `--tls-cert` and `--tls-key` it also
+//! serves HTTPS on 8443 (`--https-port`), and the plain port redirects there, to
+//! `--canonical-host` (default `localhost`). Each connection tells the layer whether it is TLS
+//! (`ConnectionSecurity`) and who the peer is (`PeerAddr`).
 
 use std::hash::{BuildHasher, RandomState};
 use std::net::{Ipv4Addr, SocketAddr};

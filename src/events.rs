@@ -133,6 +133,7 @@ impl Event<'_> {
                 target: TARGET,
                 event = self.kind.name(),
                 rule = self.rule,
+                status,
                 method = %self.method,
                 path = ?path,
                 cookie,

@@ -23,7 +23,7 @@ use crate::guards::limits::CompiledLimits;
 use crate::guards::method::CompiledMethods;
 use crate::guards::uri::CompiledUriRules;
 use crate::headers::{CspNonce, HeaderPolicy};
-use crate::reject::{Refused, Rejection, wants_json};
+use crate::reject::{Format, Refused, Rejection};
 use crate::transport::https::{CompiledHttps, Verdict, is_https};
 use crate::transport::proxies::CompiledProxies;
 use crate::transport::request_id::{RequestId, X_REQUEST_ID};
@@ -55,7 +55,7 @@ pub(crate) struct RequestState {
     /// Kept for the events and refusals the response half may produce.
     method: Method,
     uri: Uri,
-    json: bool,
+    format: Format,
     /// HTTP/1: a refusal from the response half asks the client to close, since the rest of
     /// its body stays unread.
     http1: bool,
@@ -121,15 +121,19 @@ impl Policy {
             }
             .emit();
         }
-        let extensions = request.extensions_mut();
-        extensions.insert(resolved.client);
-        if let Some(id) = &context.request_id {
-            extensions.insert(id.clone());
-        }
         let counter = match self.guard(&request, context.https) {
             Ok(counter) => counter,
             Err(refusal) => return Err(Box::new(self.refuse(refusal, &request, context))),
         };
+        // After the guards, which judge the headers the client sent.
+        if let Some(id) = &context.request_id {
+            // Code that reads the header rather than the extension sees the same id, never
+            // one an untrusted client chose.
+            let value = id.header_value().clone();
+            request.headers_mut().insert(X_REQUEST_ID, value);
+            request.extensions_mut().insert(id.clone());
+        }
+        request.extensions_mut().insert(resolved.client);
 
         let reissue = self
             .cookies
@@ -152,7 +156,11 @@ impl Policy {
         let state = RequestState {
             nonce: self.headers.on_request(&mut request),
             reissue,
-            json: body_tripped.is_some() && wants_json(request.headers()),
+            // Read only where the response half may still refuse: a counted body.
+            format: match body_tripped {
+                Some(_) => Format::of(request.headers()),
+                None => Format::Text,
+            },
             http1: request.version() <= Version::HTTP_11,
             body_tripped,
             method: request.method().clone(),
@@ -292,7 +300,7 @@ impl Policy {
                 };
                 let id = state.context.request_id.as_ref();
                 let mut rejection =
-                    self.rejection(refusal, &state.method, &state.uri, state.json, id);
+                    self.rejection(refusal, &state.method, &state.uri, state.format, id);
                 rejection.close = state.http1;
                 let mut refused = rejection.into_response();
                 self.finish(state, &mut refused);
@@ -401,7 +409,7 @@ impl Policy {
         refusal: Refusal,
         method: &Method,
         uri: &Uri,
-        json: bool,
+        format: Format,
         request_id: Option<&RequestId>,
     ) -> Rejection {
         Event {
@@ -417,7 +425,7 @@ impl Policy {
         Rejection {
             status: refusal.status,
             reason: refusal.reason,
-            json,
+            format,
             header: refusal.header,
             close: false,
         }
@@ -430,9 +438,9 @@ impl Policy {
         request: &Request<B>,
         context: Context,
     ) -> Response<Bytes> {
-        let json = wants_json(request.headers());
+        let format = Format::of(request.headers());
         let id = context.request_id.as_ref();
-        let mut rejection = self.rejection(refusal, request.method(), request.uri(), json, id);
+        let mut rejection = self.rejection(refusal, request.method(), request.uri(), format, id);
         // An HTTP/1 request whose body is left unread: closing is the only way the client
         // reads this answer rather than a reset, or the next request misread.
         rejection.close = request.version() <= Version::HTTP_11 && has_body(request);
@@ -444,7 +452,7 @@ impl Policy {
             body_tripped: None,
             method: request.method().clone(),
             uri: request.uri().clone(),
-            json,
+            format,
             http1: false,
             context,
         };

@@ -40,7 +40,7 @@ pub enum Refused {
 pub(crate) struct Rejection {
     pub(crate) status: StatusCode,
     pub(crate) reason: Refused,
-    pub(crate) json: bool,
+    pub(crate) format: Format,
     /// A header the status calls for, such as `Allow` on a `405`.
     pub(crate) header: Option<(HeaderName, HeaderValue)>,
     /// Ask the client to close an HTTP/1 connection whose request body was not read, so it
@@ -54,7 +54,7 @@ impl Rejection {
         Self {
             status,
             reason,
-            json: wants_json(request_headers),
+            format: Format::of(request_headers),
             header: None,
             close: false,
         }
@@ -63,7 +63,10 @@ impl Rejection {
     /// The response sent instead of calling the inner service.
     pub(crate) fn into_response(self) -> Response<Bytes> {
         let title = self.status.canonical_reason().unwrap_or("Request refused");
-        let (content_type, body) = if self.json {
+        if self.format == Format::Grpc {
+            return self.into_grpc(title);
+        }
+        let (content_type, body) = if self.format == Format::Json {
             // RFC 9457 §3: `about:blank` means the status code says it all.
             let body = format!(
                 "{{\"type\":\"about:blank\",\"title\":\"{title}\",\"status\":{}}}",
@@ -93,9 +96,69 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// A gRPC trailers-only answer: HTTP 200, the status in `grpc-status`, no body (gRPC over
+    /// HTTP/2, "Responses"). A gRPC client reads anything else as a broken frame.
+    fn into_grpc(self, title: &str) -> Response<Bytes> {
+        let code: u16 = match self.reason {
+            Refused::BodyTooLarge | Refused::HeadersTooLarge => 8, // RESOURCE_EXHAUSTED
+            Refused::Target | Refused::Malformed => 3,             // INVALID_ARGUMENT
+            Refused::CrossOrigin
+            | Refused::MethodNotAllowed
+            | Refused::Host
+            | Refused::PlainHttp => 7, // PERMISSION_DENIED
+        };
+        let mut response = Response::new(Bytes::new());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(GRPC_STATUS, HeaderValue::from(code));
+        if let Ok(message) = HeaderValue::from_str(title) {
+            headers.insert(GRPC_MESSAGE, message);
+        }
+        if self.close {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response.extensions_mut().insert(self.reason);
+        response
+    }
+}
+
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+
+/// The shape of the layer's own answers, chosen from the request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// `text/plain`.
+    #[default]
+    Text,
+    /// `application/problem+json`, for clients that ask for JSON.
+    Json,
+    /// A gRPC trailers-only response, for `application/grpc*` requests.
+    Grpc,
+}
+
+impl Format {
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        let grpc = headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+        if grpc {
+            Self::Grpc
+        } else if wants_json(headers) {
+            Self::Json
+        } else {
+            Self::Text
+        }
+    }
+}
+
 /// Whether the client prefers JSON: an `Accept` naming `application/json` or a `+json` type
 /// (RFC 6839 §3.1), ahead of any HTML or plain-text type it also lists.
-pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
+fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT)
         .iter()
@@ -135,6 +198,30 @@ mod tests {
 
         for (accept, json) in cases {
             assert_eq!(wants_json(&headers(accept)), json, "{accept}");
+        }
+    }
+
+    #[test]
+    fn grpc_requests_get_trailers_only_answers() {
+        let mut grpc = HeaderMap::new();
+        grpc.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc+proto"),
+        );
+        let cases = [
+            (StatusCode::PAYLOAD_TOO_LARGE, Refused::BodyTooLarge, "8"),
+            (StatusCode::BAD_REQUEST, Refused::Target, "3"),
+            (StatusCode::FORBIDDEN, Refused::CrossOrigin, "7"),
+            (StatusCode::BAD_REQUEST, Refused::Host, "7"),
+        ];
+
+        for (status, reason, code) in cases {
+            let response = Rejection::new(status, reason, &grpc).into_response();
+
+            assert_eq!(response.status(), StatusCode::OK, "{reason:?}");
+            assert_eq!(response.headers()["grpc-status"], code, "{reason:?}");
+            assert_eq!(response.headers()["content-type"], "application/grpc");
+            assert!(response.body().is_empty());
         }
     }
 

@@ -2,7 +2,8 @@
 //! the `CspNonce` extractor and `Extension<CspNonce>`, and it is the nonce the response's CSP
 //! names; `Router::layer` covers the router's own 404 and 405 answers while `route_layer`
 //! covers matched routes only; headers a handler sets are kept, fingerprinting ones are
-//! stripped, and multi-valued headers pass through unmerged and in order.
+//! stripped, multi-valued headers pass through unmerged and in order, and every answer
+//! carries a generated request id.
 #![cfg(feature = "axum")]
 
 use axum::body::Body;
@@ -16,7 +17,7 @@ use tower::ServiceExt as _;
 use tower_security::{CspNonce, SecurityLayer};
 
 mod common;
-use common::{FIXED_HEADERS, STRICT_PERMISSIONS};
+use common::{STRICT_PERMISSIONS, Transport};
 
 /// The nonce of the response's CSP if that is the strict CSP; see [`common::csp_nonce`].
 fn strict_nonce(headers: &HeaderMap) -> Option<&str> {
@@ -37,11 +38,17 @@ fn all_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// Panics with the header's name unless `headers` carry every strict header.
+/// Panics with the header's name unless `headers` carry every strict header, and a generated
+/// request id: `oneshot` requests carry no scheme, so the layer takes them as HTTPS.
 fn assert_strict_headers(headers: &HeaderMap, context: &str) {
-    for (name, expected) in FIXED_HEADERS {
-        assert_eq!(header(headers, name), Some(*expected), "{context}: {name}");
+    for (name, expected) in common::fixed_headers(Transport::HttpsOrUnknown) {
+        assert_eq!(header(headers, name), expected, "{context}: {name}");
     }
+    let id = header(headers, "x-request-id");
+    assert!(
+        id.is_some_and(common::is_generated_request_id),
+        "{context}: {id:?}"
+    );
     assert_eq!(
         header(headers, "permissions-policy"),
         Some(STRICT_PERMISSIONS),
@@ -51,10 +58,12 @@ fn assert_strict_headers(headers: &HeaderMap, context: &str) {
     assert!(strict_nonce(headers).is_some(), "{context}: {csp:?}");
 }
 
+/// Sends a request as a browser would, naming the host it is meant for.
 async fn send(app: Router, method: Method, uri: &str) -> Response<Body> {
     let request = Request::builder()
         .method(method)
         .uri(uri)
+        .header("host", "localhost")
         .body(Body::empty())
         .unwrap();
     app.oneshot(request).await.unwrap()

@@ -17,7 +17,7 @@ use tower_security::cookies::{CookiePolicy, SameSite, SecretKey};
 use tower_security::{RequestBody, SecurityLayer, SecurityLayerBuilder};
 
 mod common;
-use common::FIXED_HEADERS;
+use common::Transport;
 use common::events::{CapturedEvent, capture};
 
 /// Two keys that pass every strength rule.
@@ -65,9 +65,13 @@ fn app(
     )
 }
 
-/// A `GET /account` with one `Cookie` field per entry of `cookies`.
+/// A `GET /account` with one `Cookie` field per entry of `cookies`, naming its host as every
+/// real client does.
 fn get(cookies: &[&str]) -> Request<Body> {
-    let mut request = Request::get("/account").body(Full::default()).unwrap();
+    let mut request = Request::get("/account")
+        .header("host", "localhost")
+        .body(Full::default())
+        .unwrap();
     for cookie in cookies {
         let value = HeaderValue::from_str(cookie).unwrap();
         request.headers_mut().append(COOKIE, value);
@@ -318,7 +322,7 @@ async fn a_cookie_event_carries_the_documented_fields() {
     let (_guard, captured) = capture();
     let app = app(&["__Host-sid=x1; Path=/app"]);
 
-    send(SecurityLayer::strict().layer(app), get(&[])).await;
+    let exchange = send(SecurityLayer::strict().layer(app), get(&[])).await;
 
     let events = captured.security_events();
     assert_eq!(events.len(), 1, "{events:?}");
@@ -328,6 +332,9 @@ async fn a_cookie_event_carries_the_documented_fields() {
     assert_eq!(event.field("method"), Some("GET"));
     assert_eq!(event.field("path"), Some("\"/account\""));
     assert_eq!(event.field("cookie"), Some("\"__Host-sid\""));
+    let id = event.field("request_id");
+    assert!(id.is_some_and(common::is_generated_request_id), "{id:?}");
+    assert_eq!(id, exchange.headers["x-request-id"].to_str().ok());
 }
 
 #[tokio::test]
@@ -787,8 +794,9 @@ async fn malformed_set_cookie_values_never_panic_and_the_headers_still_go_out() 
         let set_cookies: Vec<&[u8]> = exchange.set_cookies.iter().map(|v| v.as_bytes()).collect();
         assert_eq!(set_cookies, Vec::from_iter(expected), "{name}");
         assert_eq!(captured.security_event_names(), events, "{name}");
-        for (header, value) in FIXED_HEADERS {
-            assert_eq!(exchange.headers[*header], *value, "{name}: {header}");
+        for (header, value) in common::fixed_headers(Transport::HttpsOrUnknown) {
+            let sent = exchange.headers.get(header).map(|v| v.to_str().unwrap());
+            assert_eq!(sent, value, "{name}: {header}");
         }
         assert!(
             exchange.headers.contains_key("content-security-policy"),

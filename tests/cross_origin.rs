@@ -21,12 +21,23 @@ use common::events::capture;
 /// A marker planted in every part of a refused request; it must not come back.
 const MARK: &str = "zq9mark";
 
+/// Where a request names the host it is meant for. A request that names none is refused by
+/// the Host check before cross-origin protection sees it; `no_host_is_an_origin_mismatch`
+/// covers that case with the Host check off.
+#[derive(Clone, Copy)]
+enum Target {
+    /// A `Host` header and a path, as HTTP/1.1 sends them.
+    Host(&'static str),
+    /// An absolute `https://` URI and no `Host`, as HTTP/2 sends `:authority`.
+    Authority(&'static str),
+}
+
 struct Case {
     name: &'static str,
     method: Method,
     sec_fetch_site: Option<&'static str>,
     origin: Option<&'static str>,
-    host: Option<&'static str>,
+    target: Target,
     allowed: bool,
 }
 
@@ -35,7 +46,7 @@ const fn case(
     method: Method,
     sec_fetch_site: Option<&'static str>,
     origin: Option<&'static str>,
-    host: Option<&'static str>,
+    target: Target,
     allowed: bool,
 ) -> Case {
     Case {
@@ -43,14 +54,19 @@ const fn case(
         method,
         sec_fetch_site,
         origin,
-        host,
+        target,
         allowed,
     }
 }
 
-const HOST: Option<&str> = Some("app.example.com");
+const HOST: Target = Target::Host("app.example.com");
+const AUTHORITY: Target = Target::Authority("app.example.com");
+const ELSEWHERE: Target = Target::Authority("evil.example.net");
 const SAME: Option<&str> = Some("https://app.example.com");
 const OTHER: Option<&str> = Some("https://evil.example.net");
+const SIBLING: Option<&str> = Some("https://x.example.com");
+const OTHER_PORT: Option<&str> = Some("https://app.example.com:8443");
+const PARTNER: Option<&str> = Some("https://partner.example.org");
 
 #[rustfmt::skip]
 fn cases() -> Vec<Case> {
@@ -61,7 +77,7 @@ fn cases() -> Vec<Case> {
         case("OPTIONS cross-site", M::OPTIONS, Some("cross-site"), OTHER, HOST, true),
         case("POST same-origin", M::POST, Some("same-origin"), SAME, HOST, true),
         case("POST none (typed URL)", M::POST, Some("none"), None, HOST, true),
-        case("POST same-site", M::POST, Some("same-site"), Some("https://x.example.com"), HOST, false),
+        case("POST same-site", M::POST, Some("same-site"), SIBLING, HOST, false),
         case("POST cross-site", M::POST, Some("cross-site"), OTHER, HOST, false),
         case("PUT cross-site", M::PUT, Some("cross-site"), OTHER, HOST, false),
         case("PATCH cross-site", M::PATCH, Some("cross-site"), OTHER, HOST, false),
@@ -71,11 +87,13 @@ fn cases() -> Vec<Case> {
         case("POST old browser, same origin", M::POST, None, SAME, HOST, true),
         case("POST old browser, other origin", M::POST, None, OTHER, HOST, false),
         case("POST old browser, null origin", M::POST, None, Some("null"), HOST, false),
-        case("POST old browser, no Host", M::POST, None, SAME, None, false),
+        case("POST old browser, authority only", M::POST, None, SAME, AUTHORITY, true),
+        case("POST old browser, other authority", M::POST, None, SAME, ELSEWHERE, false),
+        case("POST cross-site, to authority", M::POST, Some("cross-site"), OTHER, AUTHORITY, false),
         case("POST no headers (curl)", M::POST, None, None, HOST, true),
-        case("DELETE no headers (API client)", M::DELETE, None, None, None, true),
-        case("POST same-origin, port mismatch", M::POST, None, Some("https://app.example.com:8443"), HOST, false),
-        case("POST trusted partner", M::POST, Some("cross-site"), Some("https://partner.example.org"), HOST, true),
+        case("DELETE no headers (API client)", M::DELETE, None, None, AUTHORITY, true),
+        case("POST same-origin, port mismatch", M::POST, None, OTHER_PORT, HOST, false),
+        case("POST trusted partner", M::POST, Some("cross-site"), PARTNER, HOST, true),
     ]
 }
 
@@ -89,15 +107,20 @@ fn layer() -> SecurityLayer {
 }
 
 fn request(case: &Case, accept: &str) -> Request<Full<Bytes>> {
+    let target = format!("/transfer/{MARK}?to={MARK}");
+    let (uri, host) = match case.target {
+        Target::Host(host) => (target, Some(host)),
+        Target::Authority(authority) => (format!("https://{authority}{target}"), None),
+    };
     let mut builder = Request::builder()
         .method(case.method.clone())
-        .uri(format!("/transfer/{MARK}?to={MARK}"))
+        .uri(uri)
         .header("accept", accept)
         .header("x-note", MARK);
     for (name, value) in [
         ("sec-fetch-site", case.sec_fetch_site),
         ("origin", case.origin),
-        ("host", case.host),
+        ("host", host),
     ] {
         if let Some(value) = value {
             builder = builder.header(name, value);
@@ -176,6 +199,41 @@ async fn requests_are_judged_and_refusals_are_generic() {
 }
 
 #[tokio::test]
+async fn no_host_is_an_origin_mismatch() {
+    // With the Host check off, a request that names no host reaches cross-origin protection,
+    // which has nothing to compare its `Origin` with.
+    let layer = SecurityLayer::builder()
+        .allowed_hosts(None)
+        .build()
+        .unwrap();
+    let service = layer.layer(service_fn(|_: Request<RequestBody<Full<Bytes>>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"done"))))
+    }));
+    let post = |origin: Option<&str>| {
+        let mut request = Request::post("/transfer");
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.body(Full::<Bytes>::default()).unwrap()
+    };
+    let (_guard, log) = capture();
+
+    let old_browser = service.clone().oneshot(post(SAME)).await.unwrap();
+    let api_client = service.oneshot(post(None)).await.unwrap();
+
+    assert_eq!(old_browser.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        old_browser.extensions().get::<Refused>(),
+        Some(&Refused::CrossOrigin)
+    );
+    assert_eq!(api_client.status(), StatusCode::OK);
+    let events = log.security_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].field("event"), Some("cross_origin_refused"));
+    assert_eq!(events[0].field("rule"), Some("origin-mismatch"));
+}
+
+#[tokio::test]
 async fn protection_can_be_switched_off() {
     let layer = SecurityLayer::builder()
         .cross_origin_protection(None)
@@ -202,6 +260,7 @@ async fn exempt_paths_pass_and_near_misses_do_not() {
     }));
     let post = |path: &str| {
         Request::post(path)
+            .header("host", "app.example.com")
             .header("sec-fetch-site", "cross-site")
             .body(Full::<Bytes>::default())
             .unwrap()

@@ -86,7 +86,10 @@ async fn exchange(
             async move { Ok::<_, Infallible>(response) }
         },
     ));
-    let mut request = Request::new(Full::default());
+    let mut request = Request::get("/")
+        .header("host", "localhost")
+        .body(Full::default())
+        .unwrap();
     if let Some(cookie) = cookie {
         let value = HeaderValue::from_str(cookie).unwrap();
         request.headers_mut().insert(COOKIE, value);

@@ -1,11 +1,17 @@
-//! Drives the router of `examples/server.rs` in-process, without binding a port.
+//! Drives the router of `examples/server.rs` in-process, without binding a port. Each request
+//! is handed over as the demo's accept loop hands it: naming its host, with the peer's address
+//! and whether the connection is TLS in its extensions.
 
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode, header};
+use axum::http::{Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
+use tower_security::SecurityLayer;
+use tower_security::transport::https::ConnectionSecurity;
+use tower_security::transport::proxies::PeerAddr;
 
 mod common;
+use common::Transport;
 
 // The example's `main` and its helpers are unused here.
 #[allow(dead_code)]
@@ -14,23 +20,61 @@ mod server;
 
 use server::{Command, Config, parse_args};
 
-/// The demo's layer with a fixed test key, so sealed cookies verify across calls.
-fn demo_layer() -> tower_security::SecurityLayer {
+/// The demo's layer for `config`, with a fixed test key so sealed cookies verify across calls.
+fn layer_for(config: &Config) -> SecurityLayer {
     let vars = |name: &str| {
         (name == "SECRET_KEY").then(|| "t3st-K3y/for+the?demo=server*only!".to_owned())
     };
-    server::security_layer(vars).unwrap().0
+    let (layer, random_key) = server::security_layer(config, vars).unwrap();
+    assert!(!random_key, "the test key was not used");
+    layer
 }
 
-async fn send(request: Request<Body>) -> Response<Body> {
-    match server::app(demo_layer()).oneshot(request).await {
+/// The demo's layer as `cargo run --example server` builds it: development mode.
+fn demo_layer() -> SecurityLayer {
+    layer_for(&Config::default())
+}
+
+/// The demo's layer with `--production` and no other argument.
+fn production_layer() -> SecurityLayer {
+    layer_for(&Config {
+        production: true,
+        ..Config::default()
+    })
+}
+
+/// A request for `uri` naming the host the demo answers for by default.
+fn request(method: Method, uri: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "localhost")
+}
+
+/// Sends `request` to the demo behind `layer`, as its listener for `security` hands it over.
+async fn send_over(
+    layer: SecurityLayer,
+    security: ConnectionSecurity,
+    request: Request<Body>,
+) -> Response<Body> {
+    let mut request = request;
+    let peer = PeerAddr(([127, 0, 0, 1], 50_000).into());
+    request.extensions_mut().insert(peer);
+    request.extensions_mut().insert(security);
+
+    match server::app(layer).oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     }
 }
 
+/// Sends `request` to the demo in development mode over its plain-HTTP listener.
+async fn send(request: Request<Body>) -> Response<Body> {
+    send_over(demo_layer(), ConnectionSecurity::PlainHttp, request).await
+}
+
 async fn get(uri: &str) -> Response<Body> {
-    send(Request::get(uri).body(Body::empty()).unwrap()).await
+    send(request(Method::GET, uri).body(Body::empty()).unwrap()).await
 }
 
 async fn body_text(response: Response<Body>) -> String {
@@ -42,9 +86,10 @@ fn header_str(response: &Response<Body>, name: header::HeaderName) -> &str {
     response.headers()[name].to_str().unwrap()
 }
 
-/// The nonce of a strict CSP value; panics if the value is not the strict CSP.
+/// The nonce of the strict CSP for a plain-HTTP response; panics if `csp` is not that one.
 fn strict_nonce(csp: &str) -> &str {
-    common::csp_nonce(csp).unwrap_or_else(|| panic!("not the strict CSP: {csp:?}"))
+    common::csp_nonce_for(csp, Transport::PlainHttp)
+        .unwrap_or_else(|| panic!("not the strict CSP for plain HTTP: {csp:?}"))
 }
 
 #[tokio::test]
@@ -98,7 +143,7 @@ async fn health_is_exact_json() {
 
 #[tokio::test]
 async fn echo_counts_the_body_bytes() {
-    let request = Request::post("/echo").body(Body::from(vec![b'x'; 64 * 1024]));
+    let request = request(Method::POST, "/echo").body(Body::from(vec![b'x'; 64 * 1024]));
 
     let response = send(request.unwrap()).await;
 
@@ -108,7 +153,7 @@ async fn echo_counts_the_body_bytes() {
 
 #[tokio::test]
 async fn login_sets_hardened_cookies_and_the_signed_one_round_trips() {
-    let login = send(Request::post("/login").body(Body::empty()).unwrap()).await;
+    let login = send(request(Method::POST, "/login").body(Body::empty()).unwrap()).await;
     let cookies: Vec<String> = login
         .headers()
         .get_all(header::SET_COOKIE)
@@ -118,7 +163,7 @@ async fn login_sets_hardened_cookies_and_the_signed_one_round_trips() {
     let prefs = cookies[1].split(';').next().unwrap().to_owned();
     let forged = prefs.replace("theme-dark", "theme-lite");
     let with = |cookie: &str| {
-        let request = Request::get("/prefs").header(header::COOKIE, cookie);
+        let request = request(Method::GET, "/prefs").header(header::COOKIE, cookie);
         send(request.body(Body::empty()).unwrap())
     };
 
@@ -148,7 +193,7 @@ async fn login_sets_hardened_cookies_and_the_signed_one_round_trips() {
 
 #[tokio::test]
 async fn cross_site_login_is_refused() {
-    let request = Request::post("/login")
+    let request = request(Method::POST, "/login")
         .header("sec-fetch-site", "cross-site")
         .body(Body::empty());
 
@@ -173,20 +218,177 @@ async fn error_answers_500_and_404_gets_the_headers() {
     );
 }
 
+#[tokio::test]
+async fn development_mode_serves_plain_http_without_the_https_only_headers() {
+    let response = get("/").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    for (name, expected) in common::fixed_headers(Transport::PlainHttp) {
+        let sent = headers.get(name).map(|value| value.to_str().unwrap());
+        assert_eq!(sent, expected, "{name}");
+    }
+    let id = headers["x-request-id"].to_str().unwrap();
+    assert!(common::is_generated_request_id(id), "{id}");
+}
+
+#[tokio::test]
+async fn production_mode_sends_plain_http_to_the_https_port() {
+    let plain = |method: Method, uri: &str| {
+        let request = request(method, uri).body(Body::empty()).unwrap();
+        send_over(production_layer(), ConnectionSecurity::PlainHttp, request)
+    };
+    let cases = [
+        (Method::GET, "/prefs?a=1", StatusCode::MOVED_PERMANENTLY),
+        (Method::HEAD, "/", StatusCode::MOVED_PERMANENTLY),
+        (Method::POST, "/login", StatusCode::PERMANENT_REDIRECT),
+    ];
+
+    for (method, uri, status) in cases {
+        let response = plain(method.clone(), uri).await;
+
+        assert_eq!(response.status(), status, "{method} {uri}");
+        let location = format!("https://localhost:8443{uri}");
+        assert_eq!(header_str(&response, header::LOCATION), location);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+        assert!(response.headers().get(common::HSTS.0).is_none());
+    }
+}
+
+#[tokio::test]
+async fn production_mode_answers_health_over_plain_http_and_pages_over_tls() {
+    let health = request(Method::GET, "/health").body(Body::empty()).unwrap();
+    let page = request(Method::GET, "/").body(Body::empty()).unwrap();
+
+    let health = send_over(production_layer(), ConnectionSecurity::PlainHttp, health).await;
+    let page = send_over(production_layer(), ConnectionSecurity::Tls, page).await;
+
+    // A load balancer's health check stays on plain HTTP; it gets no HSTS there.
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().get(common::HSTS.0).is_none());
+    assert_eq!(page.status(), StatusCode::OK);
+    for (name, expected) in common::fixed_headers(Transport::HttpsOrUnknown) {
+        let sent = page
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap());
+        assert_eq!(sent, expected, "{name}");
+    }
+    let csp = header_str(&page, header::CONTENT_SECURITY_POLICY);
+    assert!(common::csp_nonce(csp).is_some(), "{csp}");
+}
+
+#[tokio::test]
+async fn only_the_configured_hosts_are_answered() {
+    let config = Config {
+        allow_hosts: vec!["demo.example".to_owned()],
+        canonical_host: "www.example.org".to_owned(),
+        ..Config::default()
+    };
+    let cases = [
+        ("localhost:8080", StatusCode::OK),
+        ("127.0.0.1:8080", StatusCode::OK),
+        ("demo.example", StatusCode::OK),
+        ("www.example.org", StatusCode::OK),
+        ("evil.example", StatusCode::BAD_REQUEST),
+        ("demo.example.evil.example", StatusCode::BAD_REQUEST),
+    ];
+
+    for (host, status) in cases {
+        let request = Request::get("/health").header(header::HOST, host);
+        let request = request.body(Body::empty()).unwrap();
+
+        let response = send_over(layer_for(&config), ConnectionSecurity::PlainHttp, request).await;
+
+        assert_eq!(response.status(), status, "{host}");
+    }
+}
+
 #[test]
-fn arguments_choose_the_port_and_interface() {
+fn arguments_choose_the_listeners_and_the_policy() {
     let parse = |args: &[&str], env: Option<&str>| {
         parse_args(args.iter().map(|a| a.to_string()), env.map(str::to_owned))
     };
-    let serve = |port, public| Ok(Command::Serve(Config { port, public }));
+    let defaults = Config {
+        port: 8080,
+        public: false,
+        allow_hosts: Vec::new(),
+        production: false,
+        tls: None,
+        https_port: 8443,
+        canonical_host: "localhost".to_owned(),
+    };
+    let serve = |config: Config| Ok(Command::Serve(config));
+    let production = Config {
+        production: true,
+        tls: Some(("c.pem".to_owned(), "k.pem".to_owned())),
+        https_port: 443,
+        canonical_host: "www.example.org".to_owned(),
+        ..defaults.clone()
+    };
 
-    assert_eq!(parse(&[], None), serve(8080, false));
-    assert_eq!(parse(&[], Some("9091")), serve(9091, false));
-    assert_eq!(parse(&["--port", "9090"], Some("9091")), serve(9090, false));
-    assert_eq!(parse(&["--port=9090", "--public"], None), serve(9090, true));
+    assert_eq!(Config::default(), defaults);
+    assert_eq!(parse(&[], None), serve(defaults.clone()));
+    assert_eq!(
+        parse(&[], Some("9091")),
+        serve(Config {
+            port: 9091,
+            ..defaults.clone()
+        })
+    );
+    assert_eq!(
+        parse(&["--port", "9090"], Some("9091")),
+        serve(Config {
+            port: 9090,
+            ..defaults.clone()
+        })
+    );
+    assert_eq!(
+        parse(&["--port=9090", "--public"], None),
+        serve(Config {
+            port: 9090,
+            public: true,
+            ..defaults.clone()
+        })
+    );
+    assert_eq!(
+        parse(
+            &["--allow-host", "a.example", "--allow-host=b.example"],
+            None
+        ),
+        serve(Config {
+            allow_hosts: vec!["a.example".to_owned(), "b.example".to_owned()],
+            ..defaults.clone()
+        })
+    );
+    assert_eq!(
+        parse(
+            &[
+                "--production",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key=k.pem",
+                "--https-port",
+                "443",
+                "--canonical-host",
+                "www.example.org",
+            ],
+            None
+        ),
+        serve(production)
+    );
     assert_eq!(parse(&["--help"], None), Ok(Command::Help));
-    assert!(parse(&["--bogus"], None).is_err());
-    assert!(parse(&["--port"], None).is_err());
-    assert!(parse(&["--port", "70000"], None).is_err());
+    for args in [
+        &["--bogus"][..],
+        &["--port"],
+        &["--port", "70000"],
+        &["--https-port", "https"],
+        &["--canonical-host"],
+        &["--tls-cert", "c.pem", "--tls-key", "k.pem"],
+        &["--production", "--tls-cert", "c.pem"],
+        &["--production", "--tls-key", "k.pem"],
+    ] {
+        assert!(parse(args, None).is_err(), "{args:?}");
+    }
     assert!(parse(&[], Some("eighty")).is_err());
 }

@@ -42,15 +42,25 @@ async fn run(
     (Response::from_parts(parts, body), nonce)
 }
 
+/// A `GET /` naming its host, as every real client does; without one the layer answers
+/// `400`.
+fn request() -> Request<Full<Bytes>> {
+    Request::get("/")
+        .header("host", "localhost")
+        .body(Full::default())
+        .unwrap()
+}
+
 async fn get(layer: &SecurityLayer, response: Response<&'static str>) -> Response<Bytes> {
-    run(layer, Request::new(Full::default()), response).await.0
+    run(layer, request(), response).await.0
 }
 
 fn ok() -> Response<&'static str> {
     Response::new("hello")
 }
 
-/// `name: value` lines of every header, sorted, with the nonce replaced by `N`.
+/// `name: value` lines of every header, sorted, with the nonce replaced by `N` and a request
+/// id of the generated form by `ID`.
 fn header_lines(headers: &HeaderMap, nonce: Option<CspNonce>) -> Vec<String> {
     let mut lines: Vec<String> = headers
         .iter()
@@ -60,6 +70,8 @@ fn header_lines(headers: &HeaderMap, nonce: Option<CspNonce>) -> Vec<String> {
                 Some(nonce) => value.replace(nonce.as_str(), "N"),
                 None => value.to_owned(),
             };
+            let generated = name == "x-request-id" && common::is_generated_request_id(&value);
+            let value = if generated { "ID" } else { &value };
             format!("{name}: {value}")
         })
         .collect();
@@ -69,12 +81,7 @@ fn header_lines(headers: &HeaderMap, nonce: Option<CspNonce>) -> Vec<String> {
 
 #[tokio::test]
 async fn strict_sends_exactly_its_header_set() {
-    let (response, nonce) = run(
-        &SecurityLayer::strict(),
-        Request::new(Full::default()),
-        ok(),
-    )
-    .await;
+    let (response, nonce) = run(&SecurityLayer::strict(), request(), ok()).await;
 
     let expected = [
         "cache-control: no-store, max-age=0".to_owned(),
@@ -90,6 +97,7 @@ async fn strict_sends_exactly_its_header_set() {
         "x-dns-prefetch-control: off".to_owned(),
         "x-frame-options: DENY".to_owned(),
         "x-permitted-cross-domain-policies: none".to_owned(),
+        "x-request-id: ID".to_owned(),
         "x-xss-protection: 0".to_owned(),
     ];
     assert!(nonce.is_some());
@@ -99,12 +107,7 @@ async fn strict_sends_exactly_its_header_set() {
 
 #[tokio::test]
 async fn embeddable_sends_exactly_its_header_set() {
-    let (response, nonce) = run(
-        &SecurityLayer::embeddable(),
-        Request::new(Full::default()),
-        ok(),
-    )
-    .await;
+    let (response, nonce) = run(&SecurityLayer::embeddable(), request(), ok()).await;
 
     let expected = [
         "cache-control: no-store, max-age=0".to_owned(),
@@ -123,6 +126,7 @@ async fn embeddable_sends_exactly_its_header_set() {
         "x-content-type-options: nosniff".to_owned(),
         "x-dns-prefetch-control: off".to_owned(),
         "x-permitted-cross-domain-policies: none".to_owned(),
+        "x-request-id: ID".to_owned(),
         "x-xss-protection: 0".to_owned(),
     ];
     assert_eq!(header_lines(response.headers(), nonce), expected);
@@ -145,10 +149,11 @@ async fn every_header_can_be_switched_off() {
         .deny_cross_domain_policies(false)
         .no_store_by_default(false)
         .xss_protection(None)
+        .request_ids(false)
         .build()
         .unwrap();
 
-    let (response, nonce) = run(&layer, Request::new(Full::default()), ok()).await;
+    let (response, nonce) = run(&layer, request(), ok()).await;
 
     assert!(response.headers().is_empty(), "{:?}", response.headers());
     assert_eq!(nonce, None, "no nonce is drawn when no CSP uses one");
@@ -292,7 +297,7 @@ async fn nonce_is_fresh_per_request_and_matches_the_header() {
     let mut seen = std::collections::HashSet::new();
 
     for _ in 0..200 {
-        let (response, nonce) = run(&layer, Request::new(Full::default()), ok()).await;
+        let (response, nonce) = run(&layer, request(), ok()).await;
 
         let nonce = nonce.unwrap();
         let csp = response.headers()["content-security-policy"]
@@ -444,6 +449,7 @@ async fn head_204_and_304_keep_status_and_empty_body() {
     let layer = SecurityLayer::strict();
     let head = Request::builder()
         .method(Method::HEAD)
+        .header("host", "localhost")
         .body(Full::default())
         .unwrap();
     let no_content = Response::builder()
@@ -525,7 +531,7 @@ async fn report_only_and_reporting_endpoints() {
         .build()
         .unwrap();
 
-    let (response, nonce) = run(&layer, Request::new(Full::default()), ok()).await;
+    let (response, nonce) = run(&layer, request(), ok()).await;
 
     let headers = response.headers();
     let nonce = nonce.unwrap();
@@ -568,10 +574,12 @@ async fn request_body_and_response_body_pass_through_untouched() {
         },
     ));
 
-    let response = service
-        .oneshot(Request::new(Full::from(payload.clone())))
-        .await
+    let request = Request::post("/")
+        .header("host", "localhost")
+        .body(Full::from(payload.clone()))
         .unwrap();
+
+    let response = service.oneshot(request).await.unwrap();
 
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, payload);

@@ -1,8 +1,9 @@
-//! `SecurityLayer::strict()` around a plain tower service served by hyper-util over loopback,
-//! spoken to by hyper clients over HTTP/1.1 and HTTP/2 prior knowledge (h2c): every strict
-//! header arrives with its exact value and a fresh 24-character base64 nonce, fingerprinting
-//! headers are stripped, and request and response bodies cross the layer byte for byte,
-//! streamed frames and trailers included.
+//! `SecurityLayer` around a plain tower service served by hyper-util over loopback, spoken to
+//! by hyper clients over HTTP/1.1 and HTTP/2 prior knowledge (h2c): every strict header
+//! arrives with its exact value and a fresh 24-character base64 nonce, the HTTPS-only ones
+//! only where the request was not known to be plain HTTP, fingerprinting headers are stripped,
+//! and request and response bodies cross the layer byte for byte, streamed frames and trailers
+//! included. `strict()` itself refuses h2c, which is plain HTTP.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::client::conn::{http1, http2};
 use hyper::header::{HeaderMap, HeaderValue};
+use hyper::http::request::Builder as RequestBuilder;
 use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -27,7 +29,7 @@ use tower_security::guards::body::BoxError;
 use tower_security::{CspNonce, RequestBody, SecurityLayer};
 
 mod common;
-use common::{FIXED_HEADERS, STRICT_PERMISSIONS};
+use common::{STRICT_PERMISSIONS, Transport};
 
 /// The frames `/stream` sends, one at a time, and its trailer.
 const STREAM_FRAMES: &[&[u8]] = &[b"first,", b"second,", b"", b"\x00\xff binary,", b"last"];
@@ -44,6 +46,31 @@ impl Protocol {
         match self {
             Protocol::Http1 => Version::HTTP_11,
             Protocol::Http2 => Version::HTTP_2,
+        }
+    }
+
+    /// What the layer learns of the transport: an HTTP/1.1 request in origin form carries no
+    /// scheme, while hyper gives an h2c request the `http` scheme its client sent in
+    /// `:scheme`.
+    fn transport(self) -> Transport {
+        match self {
+            Protocol::Http1 => Transport::HttpsOrUnknown,
+            Protocol::Http2 => Transport::PlainHttp,
+        }
+    }
+
+    /// A request for `path` on the server at `addr`, naming the host as each protocol does:
+    /// `Host` and an origin-form target over HTTP/1.1, `:scheme` and `:authority` (from an
+    /// absolute URI) over HTTP/2.
+    fn request(self, method: Method, addr: SocketAddr, path: &str) -> RequestBuilder {
+        match self {
+            Protocol::Http1 => Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", addr.to_string()),
+            Protocol::Http2 => Request::builder()
+                .method(method)
+                .uri(format!("http://{addr}{path}")),
         }
     }
 }
@@ -125,13 +152,18 @@ impl Drop for Server {
     }
 }
 
-/// Serves `app` behind the strict layer on 127.0.0.1 for at most `connections` connections.
-async fn serve(connections: usize) -> Server {
+/// The strict policy without HTTPS enforcement. h2c is plain HTTP: in production the answer
+/// to it is a refusal (see `strict_refuses_h2c`), so these tests switch enforcement off to
+/// see the rest of the policy at work over both protocols.
+fn strict_over_plain_http() -> SecurityLayer {
+    SecurityLayer::builder().https(None).build().unwrap()
+}
+
+/// Serves `app` behind `layer` on 127.0.0.1 for at most `connections` connections.
+async fn serve(layer: SecurityLayer, connections: usize) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let service = ServiceBuilder::new()
-        .layer(SecurityLayer::strict())
-        .service(service_fn(app));
+    let service = ServiceBuilder::new().layer(layer).service(service_fn(app));
     let task = tokio::spawn(async move {
         let mut served = JoinSet::new();
         for _ in 0..connections {
@@ -196,8 +228,9 @@ async fn closed<E: std::fmt::Debug>(connection: JoinHandle<Result<(), E>>) {
     closed.expect("connection did not close").unwrap().unwrap();
 }
 
-fn get(uri: &str) -> Request<Full<Bytes>> {
-    Request::get(uri)
+fn get(protocol: Protocol, addr: SocketAddr, path: &str) -> Request<Full<Bytes>> {
+    protocol
+        .request(Method::GET, addr, path)
         .header("te", "trailers")
         .body(Full::default())
         .unwrap()
@@ -209,27 +242,35 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|value| value.to_str().expect("visible ASCII header value"))
 }
 
-/// The nonce of the strict CSP in `headers`; panics if the CSP is missing or not strict.
-fn strict_nonce<'a>(headers: &'a HeaderMap, context: &str) -> &'a str {
+/// The nonce of the strict CSP for `protocol`'s transport in `headers`; panics if the CSP is
+/// missing or not that one.
+fn strict_nonce(headers: &HeaderMap, protocol: Protocol) -> &str {
     let csp = header(headers, "content-security-policy");
-    csp.and_then(common::csp_nonce)
-        .unwrap_or_else(|| panic!("{context}: not the strict CSP: {csp:?}"))
+    csp.and_then(|csp| common::csp_nonce_for(csp, protocol.transport()))
+        .unwrap_or_else(|| panic!("{protocol:?}: not the strict CSP: {csp:?}"))
 }
 
 #[tokio::test]
 async fn get_carries_every_strict_header_and_the_body() {
-    let server = serve(2 * PROTOCOLS.len()).await;
+    let server = serve(strict_over_plain_http(), 2 * PROTOCOLS.len()).await;
 
     for protocol in PROTOCOLS {
-        let (first, first_body, _) = send(server.addr, protocol, get("/")).await;
-        let (second, _, _) = send(server.addr, protocol, get("/")).await;
+        let addr = server.addr;
+        let (first, first_body, _) = send(addr, protocol, get(protocol, addr, "/")).await;
+        let (second, _, _) = send(addr, protocol, get(protocol, addr, "/")).await;
 
         let context = format!("{protocol:?}");
         assert_eq!(first.status(), StatusCode::OK, "{context}");
         let headers = first.headers();
-        for (name, expected) in FIXED_HEADERS {
-            assert_eq!(header(headers, name), Some(*expected), "{context}: {name}");
+        for (name, expected) in common::fixed_headers(protocol.transport()) {
+            assert_eq!(header(headers, name), expected, "{context}: {name}");
         }
+        let id = header(headers, "x-request-id");
+        assert!(
+            id.is_some_and(common::is_generated_request_id),
+            "{context}: {id:?}"
+        );
+        assert_ne!(header(second.headers(), "x-request-id"), id, "{context}");
         assert_eq!(
             header(headers, "cache-control"),
             Some("no-store, max-age=0"),
@@ -242,9 +283,9 @@ async fn get_carries_every_strict_header_and_the_body() {
         );
         assert_eq!(header(headers, "server"), None, "{context}");
         assert_eq!(header(headers, "x-powered-by"), None, "{context}");
-        let nonce = strict_nonce(headers, &context);
+        let nonce = strict_nonce(headers, protocol);
         assert_eq!(first_body, format!("hello {nonce}"), "{context}");
-        assert_ne!(strict_nonce(second.headers(), &context), nonce, "{context}");
+        assert_ne!(strict_nonce(second.headers(), protocol), nonce, "{context}");
     }
 }
 
@@ -255,10 +296,11 @@ async fn posted_body_is_echoed_byte_identical() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 ^ (i as u8))
         .collect::<Vec<u8>>()
         .into();
-    let server = serve(PROTOCOLS.len()).await;
+    let server = serve(strict_over_plain_http(), PROTOCOLS.len()).await;
 
     for protocol in PROTOCOLS {
-        let request = Request::post("/echo")
+        let request = protocol
+            .request(Method::POST, server.addr, "/echo")
             .body(Full::new(payload.clone()))
             .unwrap();
 
@@ -274,10 +316,12 @@ async fn posted_body_is_echoed_byte_identical() {
 #[tokio::test]
 async fn streamed_frames_and_trailers_arrive_complete() {
     let expected_body: Vec<u8> = STREAM_FRAMES.concat();
-    let server = serve(PROTOCOLS.len()).await;
+    let server = serve(strict_over_plain_http(), PROTOCOLS.len()).await;
 
     for protocol in PROTOCOLS {
-        let (response, body, trailers) = send(server.addr, protocol, get("/stream")).await;
+        let request = get(protocol, server.addr, "/stream");
+
+        let (response, body, trailers) = send(server.addr, protocol, request).await;
 
         assert_eq!(response.status(), StatusCode::OK, "{protocol:?}");
         assert_eq!(body, expected_body, "{protocol:?}");
@@ -292,4 +336,27 @@ async fn streamed_frames_and_trailers_arrive_complete() {
             Some("nosniff")
         );
     }
+}
+
+#[tokio::test]
+async fn strict_refuses_h2c() {
+    let server = serve(SecurityLayer::strict(), PROTOCOLS.len()).await;
+    let addr = server.addr;
+
+    let (http1, _, _) = send(addr, Protocol::Http1, get(Protocol::Http1, addr, "/")).await;
+    let (h2c, body, _) = send(addr, Protocol::Http2, get(Protocol::Http2, addr, "/")).await;
+
+    // Nothing tells the layer an HTTP/1.1 request in origin form is plain: it passes, as it
+    // would behind a TLS-terminating proxy. An h2c request says `:scheme http`, and with no
+    // canonical host to redirect it to, it is refused.
+    assert_eq!(http1.status(), StatusCode::OK);
+    assert_eq!(
+        header(http1.headers(), common::HSTS.0),
+        Some(common::HSTS.1)
+    );
+    assert_eq!(h2c.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body, "Forbidden\n");
+    assert_eq!(header(h2c.headers(), "location"), None);
+    assert_eq!(header(h2c.headers(), common::HSTS.0), None);
+    assert_eq!(header(h2c.headers(), "x-frame-options"), Some("DENY"));
 }

@@ -1,7 +1,9 @@
-//! `SecurityLayer::strict()` on a real tonic server (the gRPC health service) over loopback:
+//! `SecurityLayer` on a real tonic server (the gRPC health service) over loopback:
 //! unary and server-streaming calls still work through the layer, gRPC statuses survive both
 //! in a trailers-only error answer and in the trailers of a successful one, the protobuf
-//! body is untouched, and the security headers reach the response head.
+//! body is untouched, and the security headers reach the response head. The calls are
+//! plaintext h2c, which `strict()` refuses, with or without a host to redirect to: a gRPC
+//! client follows no redirect.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,14 +27,15 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tonic_health::server::HealthReporter;
 use tower_security::SecurityLayer;
+use tower_security::transport::https::HttpsEnforcement;
 
 mod common;
-use common::FIXED_HEADERS;
+use common::Transport;
 
 const SERVING: &str = "demo.Greeter";
 const NOT_SERVING: &str = "demo.Billing";
 
-/// A health server behind the strict layer; dropping it aborts the server task.
+/// A health server; dropping it aborts the server task.
 struct GrpcServer {
     addr: SocketAddr,
     reporter: HealthReporter,
@@ -45,7 +48,15 @@ impl Drop for GrpcServer {
     }
 }
 
-async fn serve() -> GrpcServer {
+/// The strict policy without HTTPS enforcement. Plaintext h2c is plain HTTP: in production
+/// the answer to it is a refusal (see `strict_refuses_plaintext_grpc`), so these tests switch
+/// enforcement off to see the rest of the policy at work on gRPC.
+fn strict_over_plaintext() -> SecurityLayer {
+    SecurityLayer::builder().https(None).build().unwrap()
+}
+
+/// A health server behind `layer` on 127.0.0.1.
+async fn serve(layer: SecurityLayer) -> GrpcServer {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status(SERVING, Reported::Serving)
@@ -55,9 +66,7 @@ async fn serve() -> GrpcServer {
         .await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = Server::builder()
-        .layer(SecurityLayer::strict())
-        .add_service(health);
+    let router = Server::builder().layer(layer).add_service(health);
     let task = tokio::spawn(async move {
         router
             .serve_with_incoming(TcpIncoming::from(listener))
@@ -82,16 +91,23 @@ fn request(service: &str) -> HealthCheckRequest {
     }
 }
 
+/// Panics unless `metadata` carries the strict headers for a plain-HTTP response (no HSTS,
+/// no `upgrade-insecure-requests`) and a generated request id.
 fn assert_security_headers(metadata: &MetadataMap, context: &str) {
-    for (name, expected) in FIXED_HEADERS {
-        let value = metadata.get(*name).map(|value| value.to_str().unwrap());
-        assert_eq!(value, Some(*expected), "{context}: {name}");
+    let header = |name: &str| metadata.get(name).map(|value| value.to_str().unwrap());
+    for (name, expected) in common::fixed_headers(Transport::PlainHttp) {
+        assert_eq!(header(name), expected, "{context}: {name}");
     }
-    let csp = metadata
-        .get("content-security-policy")
-        .map(|value| value.to_str().unwrap());
-    let csp = csp.unwrap_or_default();
-    assert!(common::csp_nonce(csp).is_some(), "{context}: {csp}");
+    let csp = header("content-security-policy").unwrap_or_default();
+    assert!(
+        common::csp_nonce_for(csp, Transport::PlainHttp).is_some(),
+        "{context}: {csp}"
+    );
+    let id = header("x-request-id");
+    assert!(
+        id.is_some_and(common::is_generated_request_id),
+        "{context}: {id:?}"
+    );
 }
 
 /// The next message of a Watch stream, waiting at most 5 seconds for it.
@@ -103,7 +119,7 @@ async fn next_status(stream: &mut Streaming<HealthCheckResponse>) -> ServingStat
 
 #[tokio::test]
 async fn unary_check_reports_each_status_with_security_headers() {
-    let server = serve().await;
+    let server = serve(strict_over_plaintext()).await;
     let mut client = client(server.addr).await;
     let cases = [
         ("whole server", "", ServingStatus::Serving),
@@ -122,7 +138,7 @@ async fn unary_check_reports_each_status_with_security_headers() {
 
 #[tokio::test]
 async fn unknown_service_is_not_found() {
-    let server = serve().await;
+    let server = serve(strict_over_plaintext()).await;
     let mut client = client(server.addr).await;
 
     let status = client.check(request("demo.Unknown")).await.unwrap_err();
@@ -171,7 +187,7 @@ struct RawCase {
 
 #[tokio::test]
 async fn raw_h2_calls_keep_the_body_and_grpc_status() {
-    let server = serve().await;
+    let server = serve(strict_over_plaintext()).await;
     let cases = [
         RawCase {
             name: "whole server",
@@ -199,12 +215,8 @@ async fn raw_h2_calls_keep_the_body_and_grpc_status() {
         let header = |name: &str| parts.headers.get(name).map(|value| value.to_str().unwrap());
         assert_eq!(header("content-type"), Some("application/grpc"), "{name}");
         assert_eq!(header("grpc-status"), case.head_status, "{name}");
-        for (header_name, expected) in FIXED_HEADERS {
-            assert_eq!(
-                header(header_name),
-                Some(*expected),
-                "{name}: {header_name}"
-            );
+        for (header_name, expected) in common::fixed_headers(Transport::PlainHttp) {
+            assert_eq!(header(header_name), expected, "{name}: {header_name}");
         }
         let trailers = trailers.unwrap_or_default();
         let trailer = trailers
@@ -217,7 +229,7 @@ async fn raw_h2_calls_keep_the_body_and_grpc_status() {
 
 #[tokio::test]
 async fn watch_streams_each_status_change() {
-    let server = serve().await;
+    let server = serve(strict_over_plaintext()).await;
     let mut client = client(server.addr).await;
 
     let response = client.watch(request(SERVING)).await.unwrap();
@@ -233,4 +245,32 @@ async fn watch_streams_each_status_change() {
     assert_security_headers(&metadata, "watch");
     assert_eq!(first, ServingStatus::Serving);
     assert_eq!(second, ServingStatus::NotServing);
+}
+
+#[tokio::test]
+async fn strict_refuses_plaintext_grpc() {
+    let strict = serve(SecurityLayer::strict()).await;
+    let redirecting = SecurityLayer::builder()
+        .https(HttpsEnforcement::redirect_to("grpc.example.com"))
+        .build()
+        .unwrap();
+    let redirecting = serve(redirecting).await;
+    let mut client = client(strict.addr).await;
+
+    let status = client.check(request(SERVING)).await.unwrap_err();
+    let (refused, body, trailers) = raw_check(strict.addr, &[]).await;
+    let (not_redirected, _, _) = raw_check(redirecting.addr, &[]).await;
+
+    // A serving service's check fails with the layer's gRPC-shaped refusal: a trailers-only
+    // answer whose `grpc-status` is PERMISSION_DENIED, which the client reports as such.
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    for (name, parts) in [("strict", &refused), ("redirect_to", &not_redirected)] {
+        assert_eq!(parts.status, StatusCode::OK, "{name}");
+        assert_eq!(parts.headers.get("location"), None, "{name}");
+        assert_eq!(parts.headers["grpc-status"], "7", "{name}");
+        assert_eq!(parts.headers["content-type"], "application/grpc", "{name}");
+        assert_eq!(parts.headers.get(common::HSTS.0), None, "{name}");
+    }
+    assert!(body.is_empty());
+    assert_eq!(trailers, None);
 }

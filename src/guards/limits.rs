@@ -309,7 +309,8 @@ mod tests {
     #[test]
     fn content_length_is_checked_strictly() {
         let limits = compiled(RequestLimits::strict().max_body_size(100));
-        let cases: [(&str, &[&str], Result<Option<u64>, &str>); 10] = [
+        type Case<'a> = (&'a str, &'a [&'a str], Result<Option<u64>, &'a str>);
+        let cases: [Case; 10] = [
             ("absent", &[], Ok(None)),
             ("limit - 1", &["99"], Ok(Some(99))),
             ("limit", &["100"], Ok(Some(100))),

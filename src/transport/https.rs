@@ -145,7 +145,12 @@ impl CompiledHttps {
             .headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-        let Some(origin) = self.origin.as_deref().filter(|_| !grpc) else {
+        // An asterisk-form `OPTIONS *` names no resource to redirect to (RFC 9112 §3.2.4).
+        let Some(origin) = self
+            .origin
+            .as_deref()
+            .filter(|_| !grpc && path.starts_with('/'))
+        else {
             return Some(Verdict::Refuse);
         };
         let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, Once, PoisonError};
 
 use tracing::field::{Field, Visit};
 use tracing::subscriber::DefaultGuard;
@@ -93,6 +93,16 @@ impl Captured {
 /// Records every event on the current thread until the guard is dropped.
 #[must_use = "events are recorded only while the guard lives"]
 pub fn capture() -> (DefaultGuard, Captured) {
+    // `tracing` caches, per callsite, whether any subscriber wants its events, when the
+    // callsite is first hit. While exactly one subscriber exists, that answer comes from the
+    // default of the thread that hits it: a test on another thread, with no capture, would
+    // then switch a callsite off for the test capturing here. A global subscriber that lives
+    // for the whole run makes `tracing` ask every subscriber instead; it records nothing.
+    static GLOBAL: Once = Once::new();
+    GLOBAL.call_once(|| {
+        // Only this function sets one, once: it cannot fail.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+    });
     let captured = Captured {
         events: Arc::default(),
     };

@@ -27,8 +27,8 @@
 //! |---|---|
 //! | the peer: a [`PeerAddr`] extension, else a bare [`SocketAddr`] one | always |
 //! | `X-Forwarded-For`, all fields in order, and `Forwarded: for=` | peer trusted |
-//! | the URI's scheme (absolute form, HTTP/2 `:scheme`) | always; it wins over the next row |
-//! | the rightmost `X-Forwarded-Proto`; the last `Forwarded` element's `proto=` | peer trusted |
+//! | the rightmost `X-Forwarded-Proto`; the last `Forwarded` `proto=` | peer trusted; wins |
+//! | the URI's scheme (absolute form, HTTP/2 `:scheme`) | always |
 //!
 //! An `X-Forwarded-For` entry is an IPv4 or IPv6 address, optionally with a port
 //! (`192.0.2.7:5678`, `[2001:db8::1]:4711`), as some proxies write it; the port is dropped. A
@@ -287,7 +287,9 @@ impl CompiledProxies {
         let client = ClientInfo {
             addr: Some(self.client_behind(peer_ip, headers, &elements)),
             peer,
-            https: uri_https.or_else(|| forwarded_https(headers, &elements)),
+            // The proxy saw the client's side of the exchange; the URI this service received
+            // (an h2c `:scheme`, say) only describes the proxy's hop.
+            https: forwarded_https(headers, &elements).or(uri_https),
             via_trusted_proxy: true,
         };
         Resolved {
