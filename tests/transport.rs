@@ -313,7 +313,18 @@ async fn plain_http_that_cannot_be_redirected_is_refused() {
 
         let exchange = exchange(&layer, empty(request)).await;
 
-        assert_eq!(exchange.status, StatusCode::FORBIDDEN, "{name}");
+        // gRPC clients read a trailers-only answer: HTTP 200, `grpc-status` 7
+        // (PERMISSION_DENIED). Everyone else gets a 403.
+        let grpc = name.starts_with("gRPC");
+        let status = if grpc {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(exchange.status, status, "{name}");
+        if grpc {
+            assert_eq!(exchange.header("grpc-status"), Some("7"), "{name}");
+        }
         assert_eq!(exchange.refused, Some(Refused::PlainHttp), "{name}");
         assert_eq!(exchange.header("location"), None, "{name}");
         assert_eq!(exchange.header(common::HSTS.0), None, "{name}");
