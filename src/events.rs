@@ -15,6 +15,7 @@
 //! | `path` | the request path, escaped and truncated to 256 characters |
 //! | `cookie` | the cookie's name, for cookie events, escaped and truncated to 64 characters |
 //! | `request_id` | the [`RequestId`](crate::transport::request_id::RequestId) of the request |
+//! | `client` | the client's address, resolved through trusted proxies |
 //!
 //! # Example
 //!
@@ -30,6 +31,8 @@
 //! ```
 
 use std::fmt;
+
+use std::net::IpAddr;
 
 use http::Method;
 
@@ -74,6 +77,12 @@ pub enum EventKind {
     HttpsRedirect,
     /// A plain-HTTP request refused: gRPC, or no canonical host (`https_required`).
     HttpsRequired,
+    /// A server error's body replaced by a generic one (`error_scrubbed`).
+    ErrorScrubbed,
+    /// The application panicked; the client got a generic 500 or a cut-off body (`panic`).
+    Panic,
+    /// A browser reported a Content Security Policy violation (`csp_violation`).
+    CspViolation,
 }
 
 impl EventKind {
@@ -93,6 +102,9 @@ impl EventKind {
             Self::HostRefused => "host_refused",
             Self::HttpsRedirect => "https_redirect",
             Self::HttpsRequired => "https_required",
+            Self::ErrorScrubbed => "error_scrubbed",
+            Self::Panic => "panic",
+            Self::CspViolation => "csp_violation",
         }
     }
 }
@@ -101,6 +113,13 @@ impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Who made the request an event is about.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Requester<'a> {
+    pub(crate) id: Option<&'a str>,
+    pub(crate) client: Option<IpAddr>,
 }
 
 /// One event about to be emitted.
@@ -112,6 +131,8 @@ pub(crate) struct Event<'a> {
     pub(crate) path: &'a str,
     pub(crate) cookie: Option<&'a [u8]>,
     pub(crate) request_id: Option<&'a str>,
+    /// The client's address, as the trusted-proxy walk resolved it.
+    pub(crate) client: Option<IpAddr>,
 }
 
 impl Event<'_> {
@@ -138,6 +159,7 @@ impl Event<'_> {
                 path = ?path,
                 cookie,
                 request_id = self.request_id,
+                client = self.client.map(tracing::field::display),
                 "security event"
             ),
             _ => tracing::warn!(
@@ -149,6 +171,7 @@ impl Event<'_> {
                 path = ?path,
                 cookie,
                 request_id = self.request_id,
+                client = self.client.map(tracing::field::display),
                 "security event"
             ),
         }

@@ -16,7 +16,7 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use crate::body::ResponseBody;
 use crate::cookies::{CookieRules, Reissue};
 use crate::cross_origin::CompiledCrossOrigin;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, Requester};
 use crate::guards::body::{Counter, RequestBody};
 use crate::guards::host::CompiledHosts;
 use crate::guards::limits::CompiledLimits;
@@ -66,6 +66,7 @@ pub(crate) struct RequestState {
 #[derive(Debug, Default)]
 struct Context {
     request_id: Option<RequestId>,
+    client: Option<std::net::IpAddr>,
     /// What is known of the transport: `Some(false)` for plain HTTP.
     https: Option<bool>,
 }
@@ -107,6 +108,7 @@ impl Policy {
             .then(|| RequestId::for_request(request.headers(), resolved.client.via_trusted_proxy));
         let context = Context {
             https: is_https(&request, &resolved.client),
+            client: resolved.client.addr,
             request_id,
         };
         if resolved.stripped {
@@ -118,6 +120,7 @@ impl Policy {
                 path: request.uri().path(),
                 cookie: None,
                 request_id: context.request_id.as_ref().map(RequestId::as_str),
+                client: context.client,
             }
             .emit();
         }
@@ -298,9 +301,13 @@ impl Policy {
                     rule: "body-size",
                     header: None,
                 };
-                let id = state.context.request_id.as_ref();
-                let mut rejection =
-                    self.rejection(refusal, &state.method, &state.uri, state.format, id);
+                let mut rejection = self.rejection(
+                    refusal,
+                    &state.method,
+                    &state.uri,
+                    state.format,
+                    &state.context,
+                );
                 rejection.close = state.http1;
                 let mut refused = rejection.into_response();
                 self.finish(state, &mut refused);
@@ -319,8 +326,11 @@ impl Policy {
         if let Some(cookies) = &self.cookies {
             let path = state.uri.path();
             let headers = response.headers_mut();
-            let id = id.map(RequestId::as_str);
-            cookies.on_response(headers, state.reissue, &state.method, path, id);
+            let who = Requester {
+                id: id.map(RequestId::as_str),
+                client: context.client,
+            };
+            cookies.on_response(headers, state.reissue, &state.method, path, who);
         }
         if let Some(id) = id {
             if let http::header::Entry::Vacant(entry) = response.headers_mut().entry(X_REQUEST_ID) {
@@ -410,7 +420,7 @@ impl Policy {
         method: &Method,
         uri: &Uri,
         format: Format,
-        request_id: Option<&RequestId>,
+        context: &Context,
     ) -> Rejection {
         Event {
             kind: refusal.event,
@@ -419,7 +429,8 @@ impl Policy {
             method,
             path: uri.path(),
             cookie: None,
-            request_id: request_id.map(RequestId::as_str),
+            request_id: context.request_id.as_ref().map(RequestId::as_str),
+            client: context.client,
         }
         .emit();
         Rejection {
@@ -439,8 +450,8 @@ impl Policy {
         context: Context,
     ) -> Response<Bytes> {
         let format = Format::of(request.headers());
-        let id = context.request_id.as_ref();
-        let mut rejection = self.rejection(refusal, request.method(), request.uri(), format, id);
+        let mut rejection =
+            self.rejection(refusal, request.method(), request.uri(), format, &context);
         // An HTTP/1 request whose body is left unread: closing is the only way the client
         // reads this answer rather than a reset, or the next request misread.
         rejection.close = request.version() <= Version::HTTP_11 && has_body(request);

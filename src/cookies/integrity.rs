@@ -14,6 +14,7 @@ use super::SecretKey;
 use super::harden::cookie_name;
 use crate::ConfigError;
 use crate::events::{Event, EventKind};
+use crate::transport::proxies::ClientInfo;
 use crate::transport::request_id::RequestId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +145,7 @@ impl Integrity {
                         path: request.uri().path(),
                         cookie: Some(name),
                         request_id: request_id(request),
+                        client: client(request),
                     }
                     .emit();
                     continue;
@@ -267,8 +269,16 @@ fn log_reissue<B>(request: &Request<B>, name: &str) {
         path: request.uri().path(),
         cookie: Some(name.as_bytes()),
         request_id: request_id(request),
+        client: client(request),
     }
     .emit();
+}
+
+fn client<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ClientInfo>()
+        .and_then(|client| client.addr)
 }
 
 fn request_id<B>(request: &Request<B>) -> Option<&str> {

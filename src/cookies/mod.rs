@@ -63,7 +63,7 @@ use http::header::{self, Entry};
 use http::{HeaderMap, HeaderValue, Method};
 
 use crate::ConfigError;
-use crate::events::{Event, EventKind};
+use crate::events::{Event, EventKind, Requester};
 
 mod harden;
 mod integrity;
@@ -375,7 +375,7 @@ impl CookieRules {
         reissue: Option<Reissue>,
         method: &Method,
         path: &str,
-        request_id: Option<&str>,
+        who: Requester<'_>,
     ) {
         if let (Some(integrity), Some(reissue)) = (&self.integrity, reissue) {
             integrity.reissue(headers, reissue);
@@ -387,7 +387,7 @@ impl CookieRules {
         for value in cookies.iter_mut() {
             if let Some(integrity) = &self.integrity {
                 if let Err(reason) = integrity.seal(value) {
-                    drop_cookie(value, reason, method, path, request_id);
+                    drop_cookie(value, reason, method, path, who);
                     dropped = true;
                     continue;
                 }
@@ -400,7 +400,7 @@ impl CookieRules {
                     *value = hardened;
                 }
                 Hardened::Drop(reason) => {
-                    drop_cookie(value, reason.rule(), method, path, request_id);
+                    drop_cookie(value, reason.rule(), method, path, who);
                     dropped = true;
                 }
             }
@@ -425,7 +425,7 @@ fn drop_cookie(
     rule: &'static str,
     method: &Method,
     path: &str,
-    request_id: Option<&str>,
+    who: Requester<'_>,
 ) {
     Event {
         kind: EventKind::CookieDropped,
@@ -434,7 +434,8 @@ fn drop_cookie(
         method,
         path,
         cookie: Some(cookie_name(value.as_bytes())),
-        request_id,
+        request_id: who.id,
+        client: who.client,
     }
     .emit();
     *value = HeaderValue::from_static("");
@@ -498,7 +499,7 @@ mod tests {
                 })
                 .collect();
 
-            rules.on_response(&mut headers, None, &Method::GET, "/", None);
+            rules.on_response(&mut headers, None, &Method::GET, "/", Requester::default());
 
             let out: Vec<Vec<u8>> = headers
                 .get_all(header::SET_COOKIE)
