@@ -11,7 +11,7 @@ use crate::headers::{
     CrossOriginResourcePolicy, FrameOptions, HeaderSettings, PermissionsPolicy, ReferrerPolicy,
     StrictTransportSecurity, XssProtection,
 };
-use crate::policy::Policy;
+use crate::policy::{Policy, ScrubSettings};
 use crate::transport::https::HttpsEnforcement;
 use crate::transport::proxies::TrustedProxies;
 use crate::{ConfigError, SecurityLayer};
@@ -58,6 +58,7 @@ pub struct SecurityLayerBuilder {
     https: Option<HttpsEnforcement>,
     development: bool,
     request_ids: bool,
+    scrub: ScrubSettings,
 }
 
 impl SecurityLayerBuilder {
@@ -78,6 +79,10 @@ impl SecurityLayerBuilder {
             https: Some(HttpsEnforcement::new()),
             development: false,
             request_ids: true,
+            scrub: ScrubSettings {
+                server_errors: true,
+                client_errors: false,
+            },
         }
     }
 
@@ -320,6 +325,20 @@ impl SecurityLayerBuilder {
         self
     }
 
+    /// Whether the body of a `5xx` response is replaced by a generic one carrying the request
+    /// id. On by default; `Retry-After` and the status are kept.
+    pub fn scrub_server_errors(mut self, enabled: bool) -> Self {
+        self.scrub.server_errors = enabled;
+        self
+    }
+
+    /// Whether the body of a `4xx` response is replaced too, for frameworks whose rejections
+    /// echo parser details. Off by default: many APIs explain client errors on purpose.
+    pub fn scrub_client_errors(mut self, enabled: bool) -> Self {
+        self.scrub.client_errors = enabled;
+        self
+    }
+
     /// Checks every setting and compiles the policy.
     ///
     /// # Errors
@@ -365,6 +384,7 @@ impl SecurityLayerBuilder {
             },
             development: self.development,
             request_ids: self.request_ids,
+            scrub: self.scrub,
             cookies,
         };
         if self.development {

@@ -192,10 +192,11 @@ pub mod headers;
 mod layer;
 mod policy;
 mod reject;
+pub mod scrub;
 mod service;
 pub mod transport;
 
-pub use crate::body::ResponseBody;
+pub use crate::body::{BodyPanicked, ResponseBody};
 pub use crate::builder::SecurityLayerBuilder;
 pub use crate::controls::Control;
 pub use crate::error::{ConfigError, ConfigErrorKind};

@@ -24,6 +24,7 @@ use crate::guards::method::CompiledMethods;
 use crate::guards::uri::CompiledUriRules;
 use crate::headers::{CspNonce, HeaderPolicy};
 use crate::reject::{Format, Refused, Rejection};
+use crate::scrub;
 use crate::transport::https::{CompiledHttps, Verdict, is_https};
 use crate::transport::proxies::CompiledProxies;
 use crate::transport::request_id::{RequestId, X_REQUEST_ID};
@@ -38,11 +39,19 @@ pub(crate) struct Policy {
     pub(crate) https: Option<CompiledHttps>,
     pub(crate) development: bool,
     pub(crate) request_ids: bool,
+    pub(crate) scrub: ScrubSettings,
     pub(crate) methods: Option<CompiledMethods>,
     pub(crate) uri: Option<CompiledUriRules>,
     pub(crate) limits: Option<CompiledLimits>,
     pub(crate) cross_origin: Option<CompiledCrossOrigin>,
     pub(crate) cookies: Option<CookieRules>,
+}
+
+/// Which error bodies are replaced.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScrubSettings {
+    pub(crate) server_errors: bool,
+    pub(crate) client_errors: bool,
 }
 
 /// What the request half of the pass hands to the response half.
@@ -55,7 +64,10 @@ pub(crate) struct RequestState {
     /// Kept for the events and refusals the response half may produce.
     method: Method,
     uri: Uri,
-    format: Format,
+    /// What the client accepts and whether it speaks gRPC, for answers the response half
+    /// makes itself.
+    accept: Option<HeaderValue>,
+    grpc: bool,
     /// HTTP/1: a refusal from the response half asks the client to close, since the rest of
     /// its body stays unread.
     http1: bool,
@@ -93,6 +105,12 @@ impl Refusal {
             rule,
             header: None,
         }
+    }
+}
+
+impl RequestState {
+    fn format(&self) -> Format {
+        Format::from_parts(self.grpc, self.accept.as_ref())
     }
 }
 
@@ -160,10 +178,8 @@ impl Policy {
             nonce: self.headers.on_request(&mut request),
             reissue,
             // Read only where the response half may still refuse: a counted body.
-            format: match body_tripped {
-                Some(_) => Format::of(request.headers()),
-                None => Format::Text,
-            },
+            accept: request.headers().get(header::ACCEPT).cloned(),
+            grpc: scrub::is_grpc(request.headers()),
             http1: request.version() <= Version::HTTP_11,
             body_tripped,
             method: request.method().clone(),
@@ -305,7 +321,7 @@ impl Policy {
                     refusal,
                     &state.method,
                     &state.uri,
-                    state.format,
+                    state.format(),
                     &state.context,
                 );
                 rejection.close = state.http1;
@@ -315,8 +331,61 @@ impl Policy {
             }
         }
         let mut response = response;
+        let status = response.status();
+        if scrub::is_grpc(response.headers()) {
+            // gRPC reports failure in `grpc-status`, in the head of a trailers-only answer or
+            // in the trailers; the body wrapper scrubs the latter.
+            if scrub::grpc_message(response.headers_mut()) {
+                self.log_scrubbed(&state, "grpc-message", status);
+            }
+            self.finish(state, &mut response);
+            return response.map(|body| ResponseBody::inner(body, true));
+        }
+        let scrub = (status.is_server_error() && self.scrub.server_errors)
+            || (status.is_client_error() && self.scrub.client_errors);
+        if scrub {
+            self.log_scrubbed(&state, "error-body", status);
+            let id = state.context.request_id.as_ref();
+            let head = state.method == Method::HEAD;
+            let body = scrub::replace_body(&mut response, state.format(), id, head);
+            self.finish(state, &mut response);
+            // The application's body is dropped unread.
+            return response.map(|_| ResponseBody::generated(body));
+        }
         self.finish(state, &mut response);
         response.map(ResponseBody::new)
+    }
+
+    /// The answer when the application panicked (`what` is the `payload`) or failed before
+    /// it had a response.
+    pub(crate) fn on_failure<B>(
+        &self,
+        state: RequestState,
+        panic: Option<&Box<dyn std::any::Any + Send>>,
+        place: &'static str,
+    ) -> Response<ResponseBody<B>> {
+        let id = state.context.request_id.as_ref();
+        match panic {
+            Some(payload) => scrub::log_panic(payload, place, id.map(RequestId::as_str)),
+            None => self.log_scrubbed(&state, place, StatusCode::INTERNAL_SERVER_ERROR),
+        }
+        let mut response = scrub::internal_error(state.format(), id);
+        self.finish(state, &mut response);
+        response.map(ResponseBody::generated)
+    }
+
+    fn log_scrubbed(&self, state: &RequestState, rule: &'static str, status: StatusCode) {
+        Event {
+            kind: EventKind::ErrorScrubbed,
+            rule,
+            status: Some(status.as_u16()),
+            method: &state.method,
+            path: state.uri.path(),
+            cookie: None,
+            request_id: state.context.request_id.as_ref().map(RequestId::as_str),
+            client: state.context.client,
+        }
+        .emit();
     }
 
     /// Applies the response half of every control.
@@ -463,7 +532,8 @@ impl Policy {
             body_tripped: None,
             method: request.method().clone(),
             uri: request.uri().clone(),
-            format,
+            accept: None,
+            grpc: format == Format::Grpc,
             http1: false,
             context,
         };

@@ -66,6 +66,7 @@ impl Rejection {
         if self.format == Format::Grpc {
             return self.into_grpc(title);
         }
+        // Refusals are short enough that browsers show plain text well.
         let (content_type, body) = if self.format == Format::Json {
             // RFC 9457 §3: `about:blank` means the status code says it all.
             let body = format!(
@@ -137,6 +138,8 @@ pub(crate) enum Format {
     Text,
     /// `application/problem+json`, for clients that ask for JSON.
     Json,
+    /// A small HTML page, for browsers; refusals answer them in plain text.
+    Html,
     /// A gRPC trailers-only response, for `application/grpc*` requests.
     Grpc,
 }
@@ -146,22 +149,38 @@ impl Format {
         let grpc = headers
             .get(header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+        Self::from_parts(grpc, headers.get_all(header::ACCEPT).iter())
+    }
+
+    /// The format for a request that is gRPC or not, with these `Accept` values.
+    pub(crate) fn from_parts<'a>(
+        grpc: bool,
+        accept: impl IntoIterator<Item = &'a HeaderValue>,
+    ) -> Self {
         if grpc {
-            Self::Grpc
-        } else if wants_json(headers) {
-            Self::Json
-        } else {
-            Self::Text
+            return Self::Grpc;
+        }
+        match preferred(accept) {
+            Some(media) if media.ends_with("json") => Self::Json,
+            Some("text/html") => Self::Html,
+            _ => Self::Text,
         }
     }
 }
 
 /// Whether the client prefers JSON: an `Accept` naming `application/json` or a `+json` type
 /// (RFC 6839 §3.1), ahead of any HTML or plain-text type it also lists.
+#[cfg(test)]
 fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
+    preferred(headers.get_all(header::ACCEPT)).is_some_and(|media| media.ends_with("json"))
+}
+
+/// The first media type in `Accept` that this crate can answer in: JSON (`application/json`
+/// or a `+json` type, RFC 6839 §3.1), any `text/` type, or `*/*`. Quality values are not
+/// weighed: browsers and API clients list their preference first.
+fn preferred<'a>(accept: impl IntoIterator<Item = &'a HeaderValue>) -> Option<&'a str> {
+    accept
+        .into_iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(|item| item.split(';').next().unwrap_or("").trim())
@@ -171,7 +190,6 @@ fn wants_json(headers: &HeaderMap) -> bool {
                 || media.starts_with("text/")
                 || *media == "*/*"
         })
-        .is_some_and(|media| media.ends_with("json"))
 }
 
 #[cfg(test)]

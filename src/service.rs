@@ -1,9 +1,10 @@
 //! The middleware service of [`SecurityLayer`](crate::SecurityLayer) and its future.
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -51,7 +52,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, ResBody>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -59,14 +60,29 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let kind = match self.policy.on_request(request) {
-            Ok((request, state)) => Kind::Inner {
-                future: self.inner.call(request),
+        let (request, state) = match self.policy.on_request(request) {
+            Ok(pass) => pass,
+            Err(refused) => {
+                let response = Some(refused.map(ResponseBody::generated));
+                return ResponseFuture {
+                    kind: Kind::Answered { response },
+                };
+            }
+        };
+        // A panic here must not unwind into the server: the client gets a generic 500 and
+        // the panic goes to the security log. The service is not used again for this request.
+        let inner = &mut self.inner;
+        let kind = match catch_unwind(AssertUnwindSafe(|| inner.call(request))) {
+            Ok(future) => Kind::Inner {
+                future,
                 finish: Some((Arc::clone(&self.policy), state)),
             },
-            Err(refused) => Kind::Refused {
-                response: Some(*refused),
-            },
+            Err(payload) => {
+                let response = self.policy.on_failure(state, Some(&payload), "call");
+                Kind::Answered {
+                    response: Some(response),
+                }
+            }
         };
         ResponseFuture { kind }
     }
@@ -74,48 +90,61 @@ where
 
 pin_project! {
     /// Response future of [`Security`].
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, B> {
         #[pin]
-        kind: Kind<F>,
+        kind: Kind<F, B>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F> {
+    enum Kind<F, B> {
         Inner {
             #[pin]
             future: F,
             finish: Option<(Arc<Policy>, RequestState)>,
         },
-        // The layer answered itself; the inner service was not called.
-        Refused {
-            response: Option<Response<Bytes>>,
+        // The layer answered itself: a refusal, or the application panicked in `call`.
+        Answered {
+            response: Option<Response<ResponseBody<B>>>,
         },
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
+    /// Never an `Err`: an error of the inner service becomes a scrubbed `500`.
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Inner { future, finish } => {
-                let response = ready!(future.poll(cx))?;
-                let response = match finish.take() {
-                    Some((policy, state)) => policy.on_response(state, response),
-                    // Polled again after completion: pass the response through untouched.
-                    None => response.map(ResponseBody::new),
+                let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+                let outcome = match polled {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(Ok(response))) => Ok(response),
+                    Ok(Poll::Ready(Err(_))) => Err(None),
+                    Err(payload) => Err(Some(payload)),
+                };
+                let Some((policy, state)) = finish.take() else {
+                    // Polled again after completion: an empty answer rather than a panic.
+                    return Poll::Ready(Ok(Response::new(ResponseBody::generated(Bytes::new()))));
+                };
+                let response = match outcome {
+                    Ok(response) => policy.on_response(state, response),
+                    Err(Some(payload)) => policy.on_failure(state, Some(&payload), "future"),
+                    Err(None) => policy.on_failure(state, None, "service-error"),
                 };
                 Poll::Ready(Ok(response))
             }
-            KindProj::Refused { response } => {
+            KindProj::Answered { response } => {
                 // Polled again after completion: an empty answer rather than a panic.
-                let response = response.take().unwrap_or_default();
-                Poll::Ready(Ok(response.map(ResponseBody::generated)))
+                let response = response
+                    .take()
+                    .unwrap_or_else(|| Response::new(ResponseBody::generated(Bytes::new())));
+                Poll::Ready(Ok(response))
             }
         }
     }
