@@ -59,6 +59,7 @@ const DEBUG_HEADERS: [HeaderName; 7] = [
 
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+const GRPC_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
 
 /// Whether a response is gRPC: its `Content-Type` is `application/grpc` or a subtype.
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
@@ -67,18 +68,25 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
 }
 
-/// Replaces the `grpc-message` of UNKNOWN (2), INTERNAL (13) and DATA_LOSS (15): those carry
+/// Replaces the `grpc-message` of UNKNOWN (2), INTERNAL (13) and DATA_LOSS (15), and drops
+/// their `grpc-status-details-bin`: those carry
 /// server internals (a panic message, a database error) that the client has no use for.
 /// Other codes describe the client's own request and keep their message.
 pub(crate) fn grpc_message(headers: &mut HeaderMap) -> bool {
     let internal = headers
         .get(&GRPC_STATUS)
         .is_some_and(|status| matches!(status.as_bytes(), b"2" | b"13" | b"15"));
-    if internal && headers.contains_key(&GRPC_MESSAGE) {
+    if !internal {
+        return false;
+    }
+    // The rich error model's `google.rpc.Status` repeats the message and may carry debug
+    // stack entries.
+    let details = headers.remove(&GRPC_DETAILS).is_some();
+    if headers.contains_key(&GRPC_MESSAGE) {
         headers.insert(GRPC_MESSAGE, HeaderValue::from_static("Internal error"));
         return true;
     }
-    false
+    details
 }
 
 /// Replaces a server error's body with a generic one; returns the new body.
@@ -192,12 +200,14 @@ mod tests {
                 GRPC_MESSAGE,
                 HeaderValue::from_static("db-7.internal: timeout"),
             );
+            headers.insert(GRPC_DETAILS, HeaderValue::from_static("ZGItNy5pbnRlcm5hbA"));
 
             let changed = grpc_message(&mut headers);
 
             assert_eq!(changed, replaced, "{code}");
             let message = headers[&GRPC_MESSAGE].to_str().unwrap();
             assert_eq!(message == "Internal error", replaced, "{code}");
+            assert_eq!(headers.contains_key(&GRPC_DETAILS), !replaced, "{code}");
         }
     }
 
