@@ -15,13 +15,14 @@
 //! | `POST /login` | sets naive `session` and `prefs` cookies (`prefs` gets signed), then `303` |
 //! | `GET /prefs` | the `prefs` cookie as the handler sees it: verified, or absent when forged |
 //! | `POST /echo` | the number of request body bytes read, as text |
-//! | `GET /error` | a `500` whose body leaks an internal-looking SQL error |
-//! | `GET /panic` | a handler that panics |
+//! | `GET /error` | a `500` whose SQL-error body the layer replaces with a generic one |
+//! | `GET /panic` | a handler that panics; the client gets a generic `500` |
 //!
 //! Every response, the router's own `404` and `405` included, carries the strict headers; open
 //! `/` in a browser and its console shows the blocked script. Every cookie gets `Secure`,
-//! `HttpOnly` and `SameSite=Strict`; a cross-site `POST` is refused with `403`. The body of
-//! `/error` and the panic of `/panic` still pass through as the handlers wrote them.
+//! `HttpOnly` and `SameSite=Strict`; a cross-site `POST` is refused with `403`. `/error` and
+//! `/panic` answer a generic `500` naming the request id, which the security log on stderr
+//! repeats next to the details.
 //!
 //! `SESSION_COOKIE_SECURE`, `SESSION_COOKIE_HTTPONLY`, `SESSION_COOKIE_SAMESITE` and
 //! `SECRET_KEY` adjust the policy (see `SecurityLayerBuilder::from_env`); a bad value stops
@@ -56,6 +57,8 @@ use tower_security::guards::host::AllowedHosts;
 use tower_security::transport::https::{ConnectionSecurity, HttpsEnforcement};
 use tower_security::transport::proxies::PeerAddr;
 use tower_security::{ConfigError, CspNonce, SecurityLayer};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 const USAGE: &str = "\
 usage: server [--port N] [--public] [--allow-host NAME]...
@@ -324,7 +327,8 @@ async fn echo(body: Bytes) -> String {
     body.len().to_string()
 }
 
-/// A failure whose message leaks internal details, as careless handlers do.
+/// A failure whose message leaks internal details, as careless handlers do. The layer replaces
+/// the body with a generic one that carries the request id.
 async fn error() -> (StatusCode, &'static str) {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -333,8 +337,8 @@ async fn error() -> (StatusCode, &'static str) {
     )
 }
 
-/// Panics. Nothing in the stack turns that into a response yet: the connection's task dies
-/// and the client sees the connection close with no answer.
+/// Panics. The layer catches it: the client gets a generic 500 with the request id, and the
+/// panic message goes to the security log under the same id.
 async fn panic_handler() -> &'static str {
     panic!("demo panic: the handler gave up")
 }
@@ -421,6 +425,15 @@ async fn main() -> ExitCode {
             }
         }
     }
+
+    // Security events on stderr, one line each; everything else at WARN and above.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target(tower_security::events::TARGET, tracing::Level::INFO)
+        .with_default(tracing::Level::WARN);
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
 
     if !config.production {
         println!(

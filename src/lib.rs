@@ -192,6 +192,7 @@ pub mod headers;
 mod layer;
 mod policy;
 mod reject;
+pub mod reports;
 pub mod scrub;
 mod service;
 pub mod transport;
