@@ -18,8 +18,11 @@
 //! framing, MIME-sniffing, referrer, permissions and cross-origin isolation headers, and no
 //! header that discloses the server's stack. Every cookie the application sets leaves with
 //! `Secure`, `HttpOnly` and `SameSite=Strict`, and a state-changing request that another site
-//! started is refused with `403` ([`cross_origin`]). Each security decision is a `tracing`
-//! event ([`events`]).
+//! started is refused with `403` ([`cross_origin`]). Requests pass size limits, a
+//! request-target firewall and method and `Host` checks ([`guards`]); plain HTTP is sent to
+//! HTTPS ([`transport`]); server errors and panics answer generically ([`scrub`]). Each
+//! security decision is a `tracing` event ([`events`]), rate-limited, counted, and handed to
+//! an optional alerting hook.
 //!
 //! # Defaults
 //!
@@ -169,6 +172,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `axum` | [`CspNonce`] as an axum extractor; the peer address read from axum's `ConnectInfo` |
+//! | `metrics` | every security event also increments `tower_security_events_total{event}` ([`events`]) |
 //!
 //! [`Router::layer`]: https://docs.rs/axum/latest/axum/struct.Router.html#method.layer
 

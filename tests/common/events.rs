@@ -102,6 +102,9 @@ pub fn capture() -> (DefaultGuard, Captured) {
     GLOBAL.call_once(|| {
         // Only this function sets one, once: it cannot fail.
         let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        // The tests assert on every event their requests produce; the rate limit has its
+        // own tests, in tests/events.rs, which set it back.
+        tower_security::events::set_rate_limit(None);
     });
     let captured = Captured {
         events: Arc::default(),
