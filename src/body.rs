@@ -9,8 +9,12 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use http::{Method, Uri};
+
+use crate::events::{Event, EventKind};
 use crate::guards::body::BoxError;
 use crate::scrub;
+use crate::transport::request_id::RequestId;
 
 pin_project! {
     /// The body of a response that passed through [`Security`](crate::Security).
@@ -37,6 +41,8 @@ pin_project! {
             grpc: bool,
             // Set once the body panicked: it is never polled again.
             poisoned: bool,
+            // The request, for the event a panic writes.
+            origin: Option<Origin>,
         },
         Generated { data: Option<Bytes> },
     }
@@ -53,16 +59,13 @@ impl<B> fmt::Debug for ResponseBody<B> {
 }
 
 impl<B> ResponseBody<B> {
-    pub(crate) fn new(body: B) -> Self {
-        Self::inner(body, false)
-    }
-
-    pub(crate) fn inner(body: B, grpc: bool) -> Self {
+    pub(crate) fn inner(body: B, grpc: bool, origin: Option<Origin>) -> Self {
         Self {
             kind: Kind::Inner {
                 body,
                 grpc,
                 poisoned: false,
+                origin,
             },
         }
     }
@@ -73,6 +76,15 @@ impl<B> ResponseBody<B> {
             kind: Kind::Generated { data },
         }
     }
+}
+
+/// The request a response body belongs to, moved in from the request state.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) request_id: Option<RequestId>,
+    pub(crate) client: Option<std::net::IpAddr>,
 }
 
 /// The error a [`ResponseBody`] ends with when the application's body panicked while being
@@ -107,6 +119,7 @@ where
                 body,
                 grpc,
                 poisoned,
+                origin,
             } => {
                 if *poisoned {
                     return Poll::Ready(None);
@@ -121,7 +134,22 @@ where
                     Ok(polled) => polled.map_err(Into::into),
                     Err(payload) => {
                         *poisoned = true;
-                        scrub::log_panic(&payload, "body", None);
+                        let method = origin.as_ref().map_or(&Method::GET, |o| &o.method);
+                        Event {
+                            kind: EventKind::Panic,
+                            rule: "body",
+                            status: None,
+                            method,
+                            path: origin.as_ref().map_or("", |o| o.uri.path()),
+                            cookie: None,
+                            request_id: origin
+                                .as_ref()
+                                .and_then(|o| o.request_id.as_ref())
+                                .map(RequestId::as_str),
+                            client: origin.as_ref().and_then(|o| o.client),
+                            detail: Some(scrub::panic_message(payload.as_ref())),
+                        }
+                        .emit();
                         Poll::Ready(Some(Err(Box::new(BodyPanicked))))
                     }
                 }

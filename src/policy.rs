@@ -13,7 +13,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
-use crate::body::ResponseBody;
+use crate::body::{Origin, ResponseBody};
 use crate::cookies::{CookieRules, Reissue};
 use crate::cross_origin::CompiledCrossOrigin;
 use crate::events::{Event, EventKind, Requester};
@@ -112,6 +112,16 @@ impl RequestState {
     fn format(&self) -> Format {
         Format::from_parts(self.grpc, self.accept.as_ref())
     }
+
+    /// The request facts a response body keeps, for the event a panic in it writes.
+    fn into_origin(self) -> Origin {
+        Origin {
+            method: self.method,
+            uri: self.uri,
+            request_id: self.context.request_id,
+            client: self.context.client,
+        }
+    }
 }
 
 impl Policy {
@@ -139,6 +149,7 @@ impl Policy {
                 cookie: None,
                 request_id: context.request_id.as_ref().map(RequestId::as_str),
                 client: context.client,
+                detail: None,
             }
             .emit();
         }
@@ -304,7 +315,7 @@ impl Policy {
     /// Finishes a response from the inner service.
     pub(crate) fn on_response<B>(
         &self,
-        state: RequestState,
+        mut state: RequestState,
         response: Response<B>,
     ) -> Response<ResponseBody<B>> {
         if let Some(tripped) = &state.body_tripped {
@@ -326,7 +337,7 @@ impl Policy {
                 );
                 rejection.close = state.http1;
                 let mut refused = rejection.into_response();
-                self.finish(state, &mut refused);
+                self.finish(&mut state, &mut refused);
                 return refused.map(ResponseBody::generated);
             }
         }
@@ -338,8 +349,9 @@ impl Policy {
             if scrub::grpc_message(response.headers_mut()) {
                 self.log_scrubbed(&state, "grpc-message", status);
             }
-            self.finish(state, &mut response);
-            return response.map(|body| ResponseBody::inner(body, true));
+            self.finish(&mut state, &mut response);
+            let origin = state.into_origin();
+            return response.map(|body| ResponseBody::inner(body, true, Some(origin)));
         }
         let scrub = (status.is_server_error() && self.scrub.server_errors)
             || (status.is_client_error() && self.scrub.client_errors);
@@ -348,29 +360,41 @@ impl Policy {
             let id = state.context.request_id.as_ref();
             let head = state.method == Method::HEAD;
             let body = scrub::replace_body(&mut response, state.format(), id, head);
-            self.finish(state, &mut response);
+            self.finish(&mut state, &mut response);
             // The application's body is dropped unread.
             return response.map(|_| ResponseBody::generated(body));
         }
-        self.finish(state, &mut response);
-        response.map(ResponseBody::new)
+        self.finish(&mut state, &mut response);
+        let origin = state.into_origin();
+        response.map(|body| ResponseBody::inner(body, false, Some(origin)))
     }
 
     /// The answer when the application panicked (`what` is the `payload`) or failed before
     /// it had a response.
     pub(crate) fn on_failure<B>(
         &self,
-        state: RequestState,
+        mut state: RequestState,
         panic: Option<&Box<dyn std::any::Any + Send>>,
         place: &'static str,
     ) -> Response<ResponseBody<B>> {
         let id = state.context.request_id.as_ref();
         match panic {
-            Some(payload) => scrub::log_panic(payload, place, id.map(RequestId::as_str)),
+            Some(payload) => Event {
+                kind: EventKind::Panic,
+                rule: place,
+                status: Some(StatusCode::INTERNAL_SERVER_ERROR.as_u16()),
+                method: &state.method,
+                path: state.uri.path(),
+                cookie: None,
+                request_id: id.map(RequestId::as_str),
+                client: state.context.client,
+                detail: Some(scrub::panic_message(payload.as_ref())),
+            }
+            .emit(),
             None => self.log_scrubbed(&state, place, StatusCode::INTERNAL_SERVER_ERROR),
         }
         let mut response = scrub::internal_error(state.format(), id);
-        self.finish(state, &mut response);
+        self.finish(&mut state, &mut response);
         response.map(ResponseBody::generated)
     }
 
@@ -384,12 +408,13 @@ impl Policy {
             cookie: None,
             request_id: state.context.request_id.as_ref().map(RequestId::as_str),
             client: state.context.client,
+            detail: None,
         }
         .emit();
     }
 
     /// Applies the response half of every control.
-    fn finish<B>(&self, state: RequestState, response: &mut Response<B>) {
+    fn finish<B>(&self, state: &mut RequestState, response: &mut Response<B>) {
         let context = &state.context;
         let id = context.request_id.as_ref();
         if let Some(cookies) = &self.cookies {
@@ -399,7 +424,8 @@ impl Policy {
                 id: id.map(RequestId::as_str),
                 client: context.client,
             };
-            cookies.on_response(headers, state.reissue, &state.method, path, who);
+            let reissue = state.reissue.take();
+            cookies.on_response(headers, reissue, &state.method, path, who);
         }
         if let Some(id) = id {
             if let http::header::Entry::Vacant(entry) = response.headers_mut().entry(X_REQUEST_ID) {
@@ -500,6 +526,7 @@ impl Policy {
             cookie: None,
             request_id: context.request_id.as_ref().map(RequestId::as_str),
             client: context.client,
+            detail: None,
         }
         .emit();
         Rejection {
@@ -526,7 +553,7 @@ impl Policy {
         rejection.close = request.version() <= Version::HTTP_11 && has_body(request);
         let mut response = rejection.into_response();
         // A refusal renders no page, so it needs no nonce.
-        let state = RequestState {
+        let mut state = RequestState {
             nonce: None,
             reissue: None,
             body_tripped: None,
@@ -537,7 +564,7 @@ impl Policy {
             http1: false,
             context,
         };
-        self.finish(state, &mut response);
+        self.finish(&mut state, &mut response);
         response
     }
 }

@@ -27,7 +27,6 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 
-use crate::events::TARGET;
 use crate::reject::Format;
 use crate::transport::request_id::RequestId;
 
@@ -158,25 +157,17 @@ fn generic_body(
     (content_type, Bytes::from(body))
 }
 
-/// Writes a panic to the security log: its message, escaped and truncated, never the client.
-pub(crate) fn log_panic(payload: &Box<dyn Any + Send>, place: &'static str, id: Option<&str>) {
+/// A panic's message, for the security log: the `&str` or `String` it carried, truncated.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     let message = payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("<a panic payload that is not a string>");
-    let message = match message.char_indices().nth(MAX_PAYLOAD_CHARS) {
+    match message.char_indices().nth(MAX_PAYLOAD_CHARS) {
         Some((cut, _)) => &message[..cut],
         None => message,
-    };
-    tracing::error!(
-        target: TARGET,
-        event = "panic",
-        rule = place,
-        request_id = id,
-        payload = ?message,
-        "security event"
-    );
+    }
 }
 
 #[cfg(test)]

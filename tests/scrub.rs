@@ -285,7 +285,7 @@ async fn panics_never_reach_the_client_and_the_service_keeps_serving() {
         .collect();
     assert_eq!(places, ["call", "future", "body"]);
     for event in &panics {
-        let payload = event.field("payload").unwrap();
+        let payload = event.field("detail").unwrap();
         assert!(payload.contains("panic: db-7.internal"), "{payload}");
     }
 }

@@ -146,6 +146,7 @@ impl Integrity {
                         cookie: Some(name),
                         request_id: request_id(request),
                         client: client(request),
+                        detail: None,
                     }
                     .emit();
                     continue;
@@ -270,6 +271,7 @@ fn log_reissue<B>(request: &Request<B>, name: &str) {
         cookie: Some(name.as_bytes()),
         request_id: request_id(request),
         client: client(request),
+        detail: None,
     }
     .emit();
 }

@@ -436,6 +436,7 @@ fn drop_cookie(
         cookie: Some(cookie_name(value.as_bytes())),
         request_id: who.id,
         client: who.client,
+        detail: None,
     }
     .emit();
     *value = HeaderValue::from_static("");

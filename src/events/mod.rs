@@ -256,6 +256,9 @@ pub(crate) struct Event<'a> {
     pub(crate) request_id: Option<&'a str>,
     /// The client's address, as the trusted-proxy walk resolved it.
     pub(crate) client: Option<IpAddr>,
+    /// What the operator needs to know and the client must not: a panic's message. Escaped
+    /// and truncated like the path.
+    pub(crate) detail: Option<&'a str>,
 }
 
 impl Event<'_> {
@@ -288,10 +291,26 @@ impl Event<'_> {
             .request_id
             .map(|id| tracing::field::display(Plain(id, MAX_ID_CHARS)));
         let suppressed = (suppressed > 0).then_some(suppressed);
+        let detail = self
+            .detail
+            .map(|detail| tracing::field::debug(Truncated(detail, MAX_PATH_CHARS)));
         // `?` formats with `Debug`, which escapes quotes, backslashes and control characters,
         // and `Plain` falls back to it, so one event stays one line whatever the request
         // carried.
         match self.kind {
+            EventKind::Panic => tracing::error!(
+                target: TARGET,
+                event = self.kind.name(),
+                rule = self.rule,
+                status,
+                method = %method,
+                path = ?path,
+                request_id,
+                client = self.client.map(tracing::field::display),
+                detail,
+                suppressed,
+                "security event"
+            ),
             EventKind::CookieReissued
             | EventKind::ForwardedHeadersStripped
             | EventKind::HttpsRedirect => tracing::info!(

@@ -17,6 +17,7 @@ fn event(kind: EventKind, rule: &'static str) -> Event<'static> {
         cookie: None,
         request_id: None,
         client: None,
+        detail: None,
     }
 }
 

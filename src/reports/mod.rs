@@ -340,6 +340,7 @@ fn log(report: &Report<'_>, request_id: Option<&str>, client: Option<IpAddr>) {
         cookie: None,
         request_id,
         client,
+        detail: None,
     }
     .emit();
 }
