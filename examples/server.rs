@@ -17,6 +17,8 @@
 //! | `POST /echo` | the number of request body bytes read, as text |
 //! | `GET /error` | a `500` whose SQL-error body the layer replaces with a generic one |
 //! | `GET /panic` | a handler that panics; the client gets a generic `500` |
+//! | `POST /csp-reports` | the CSP violation report collector the page's CSP points at |
+//! | `GET /metrics` | security-event counters, Prometheus text; loopback clients only |
 //!
 //! Every response, the router's own `404` and `405` included, carries the strict headers; open
 //! `/` in a browser and its console shows the blocked script. Every cookie gets `Secure`,
@@ -54,6 +56,9 @@ use tokio_rustls::TlsAcceptor;
 use tower::Service as _;
 use tower_security::cookies::{CookiePolicy, SecretKey};
 use tower_security::guards::host::AllowedHosts;
+use tower_security::headers::ContentSecurityPolicy;
+use tower_security::reports::CspReportCollector;
+use tower_security::transport::proxies::ClientInfo;
 use tower_security::transport::https::{ConnectionSecurity, HttpsEnforcement};
 use tower_security::transport::proxies::PeerAddr;
 use tower_security::{ConfigError, CspNonce, SecurityLayer};
@@ -204,6 +209,7 @@ pub fn security_layer(
         port => format!("{}:{port}", config.canonical_host),
     };
     let mut builder = SecurityLayer::builder()
+        .content_security_policy(ContentSecurityPolicy::strict().report_to("/csp-reports"))
         .cookies(CookiePolicy::strict().signed("prefs"))
         .allowed_hosts(hosts)
         .https(HttpsEnforcement::redirect_to(canonical).exempt_path("/health"))
@@ -240,6 +246,8 @@ pub fn app(layer: SecurityLayer) -> Router {
         .route("/echo", post(echo))
         .route("/error", get(error))
         .route("/panic", get(panic_handler))
+        .route_service("/csp-reports", CspReportCollector::new())
+        .route("/metrics", get(metrics))
         .layer(layer)
 }
 
@@ -341,6 +349,17 @@ async fn error() -> (StatusCode, &'static str) {
 /// panic message goes to the security log under the same id.
 async fn panic_handler() -> &'static str {
     panic!("demo panic: the handler gave up")
+}
+
+/// The security-event counters in the Prometheus text format, for loopback clients only: the
+/// counts tell an attacker which probes were noticed.
+async fn metrics(Extension(client): Extension<ClientInfo>) -> Response {
+    let loopback = client.peer.is_some_and(|peer| peer.ip().is_loopback());
+    if !loopback {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let text = tower_security::events::counters().to_prometheus();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM on unix.
