@@ -8,7 +8,21 @@
 //! frameworks add are removed. A panic in the application, before its response exists, becomes
 //! the same generic `500`; after the head is sent, the body ends with an error. gRPC responses
 //! keep their status and trailers; only the `grpc-message` of the internal-kind codes
-//! (UNKNOWN, INTERNAL, DATA_LOSS) is replaced.
+//! (UNKNOWN, INTERNAL, DATA_LOSS) is replaced, and their `grpc-status-details-bin` dropped.
+//!
+//! # Composing with the service's error type
+//!
+//! [`Security`](crate::Security) keeps the inner service's error type but never returns an
+//! error from its response future: an `Err` becomes a scrubbed `500` (and an `error_scrubbed`
+//! event naming the `service-error` rule), because a server turns an unhandled error into a
+//! dropped connection, which helps no one. Errors from `poll_ready` still propagate.
+//!
+//! # Limitations
+//!
+//! - Rust's panic hook still runs before the layer catches a panic: by default it prints the
+//!   message and a backtrace to stderr. Install a quieter hook with `std::panic::set_hook` if
+//!   stderr is collected somewhere less protected than the security log.
+//! - A panic that aborts (`panic = "abort"` in the build profile) cannot be caught.
 //!
 //! # Example
 //!
