@@ -86,10 +86,15 @@ fn header_str(response: &Response<Body>, name: header::HeaderName) -> &str {
     response.headers()[name].to_str().unwrap()
 }
 
-/// The nonce of the strict CSP for a plain-HTTP response; panics if `csp` is not that one.
+/// What the demo adds to the strict CSP: reports go to its collector.
+const DEMO_REPORTING: &str = "; report-to csp-endpoint; report-uri /csp-reports";
+
+/// The nonce of the demo's CSP (strict, reporting to `/csp-reports`) for a plain-HTTP
+/// response; panics if `csp` is not that one.
 fn strict_nonce(csp: &str) -> &str {
-    common::csp_nonce_for(csp, Transport::PlainHttp)
-        .unwrap_or_else(|| panic!("not the strict CSP for plain HTTP: {csp:?}"))
+    csp.strip_suffix(DEMO_REPORTING)
+        .and_then(|strict| common::csp_nonce_for(strict, Transport::PlainHttp))
+        .unwrap_or_else(|| panic!("not the demo's CSP for plain HTTP: {csp:?}"))
 }
 
 #[tokio::test]
@@ -205,6 +210,72 @@ async fn cross_site_login_is_refused() {
 }
 
 #[tokio::test]
+async fn error_and_panic_answer_a_generic_500_naming_the_request_id() {
+    for path in ["/error", "/panic"] {
+        let response = get(path).await;
+
+        assert_eq!(
+            response.status(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{path}"
+        );
+        let id = header_str(&response, "x-request-id".parse().unwrap()).to_owned();
+        let body = body_text(response).await;
+        assert_eq!(
+            body,
+            format!("Internal Server Error\nrequest id: {id}\n"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_answer_loopback_clients_only() {
+    let from = |peer: [u8; 4]| {
+        let mut request = request(Method::GET, "/metrics")
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(PeerAddr((peer, 50_000).into()));
+        request
+    };
+
+    let local = server::app(demo_layer())
+        .oneshot(from([127, 0, 0, 1]))
+        .await
+        .unwrap();
+    let remote = server::app(demo_layer())
+        .oneshot(from([192, 0, 2, 7]))
+        .await
+        .unwrap();
+
+    assert_eq!(local.status(), StatusCode::OK);
+    assert!(
+        body_text(local)
+            .await
+            .contains("# TYPE tower_security_events_total counter")
+    );
+    assert_eq!(remote.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn csp_reports_are_collected() {
+    let report = concat!(
+        r#"{"csp-report":{"document-uri":"http://localhost/","#,
+        r#""violated-directive":"script-src-elem","blocked-uri":"inline"}}"#
+    );
+    let request = request(Method::POST, "/csp-reports")
+        .header(header::CONTENT_TYPE, "application/csp-report")
+        .body(Body::from(report))
+        .unwrap();
+
+    let response = send(request).await;
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
 async fn error_answers_500_and_404_gets_the_headers() {
     let error = get("/error").await;
     let missing = get("/no-such-page").await;
@@ -275,7 +346,12 @@ async fn production_mode_answers_health_over_plain_http_and_pages_over_tls() {
         assert_eq!(sent, expected, "{name}");
     }
     let csp = header_str(&page, header::CONTENT_SECURITY_POLICY);
-    assert!(common::csp_nonce(csp).is_some(), "{csp}");
+    let strict = csp.strip_suffix(DEMO_REPORTING).unwrap_or(csp);
+    assert!(common::csp_nonce(strict).is_some(), "{csp}");
+    assert_eq!(
+        page.headers()["reporting-endpoints"],
+        "csp-endpoint=\"/csp-reports\""
+    );
 }
 
 #[tokio::test]
