@@ -172,7 +172,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `axum` | [`CspNonce`] as an axum extractor; the peer address read from axum's `ConnectInfo` |
-//! | `metrics` | every security event also increments `tower_security_events_total{event}` ([`events`]) |
+//! | `metrics` | each security event increments `tower_security_events_total` ([`events`]) |
 //!
 //! [`Router::layer`]: https://docs.rs/axum/latest/axum/struct.Router.html#method.layer
 

@@ -297,48 +297,32 @@ impl Event<'_> {
         // `?` formats with `Debug`, which escapes quotes, backslashes and control characters,
         // and `Plain` falls back to it, so one event stays one line whatever the request
         // carried.
+        // The level must be a constant in `tracing`'s macros, hence one expansion per level.
+        macro_rules! write {
+            ($level:expr) => {
+                tracing::event!(
+                    target: TARGET,
+                    $level,
+                    event = self.kind.name(),
+                    rule = self.rule,
+                    status,
+                    method = %method,
+                    path = ?path,
+                    cookie,
+                    request_id,
+                    client = self.client.map(tracing::field::display),
+                    detail,
+                    suppressed,
+                    "security event"
+                )
+            };
+        }
         match self.kind {
-            EventKind::Panic => tracing::error!(
-                target: TARGET,
-                event = self.kind.name(),
-                rule = self.rule,
-                status,
-                method = %method,
-                path = ?path,
-                request_id,
-                client = self.client.map(tracing::field::display),
-                detail,
-                suppressed,
-                "security event"
-            ),
+            EventKind::Panic => write!(tracing::Level::ERROR),
             EventKind::CookieReissued
             | EventKind::ForwardedHeadersStripped
-            | EventKind::HttpsRedirect => tracing::info!(
-                target: TARGET,
-                event = self.kind.name(),
-                rule = self.rule,
-                status,
-                method = %method,
-                path = ?path,
-                cookie,
-                request_id,
-                client = self.client.map(tracing::field::display),
-                suppressed,
-                "security event"
-            ),
-            _ => tracing::warn!(
-                target: TARGET,
-                event = self.kind.name(),
-                rule = self.rule,
-                status,
-                method = %method,
-                path = ?path,
-                cookie,
-                request_id,
-                client = self.client.map(tracing::field::display),
-                suppressed,
-                "security event"
-            ),
+            | EventKind::HttpsRedirect => write!(tracing::Level::INFO),
+            _ => write!(tracing::Level::WARN),
         }
     }
 }
