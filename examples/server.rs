@@ -464,6 +464,8 @@ async fn main() -> ExitCode {
     for control in layer.controls() {
         println!("{control}");
     }
+    // The self-audit: what a reviewer would flag in this configuration.
+    println!("{}", layer.audit());
     if random_key {
         println!("SECRET_KEY is not set: signed cookies use a random key for this run only");
     }

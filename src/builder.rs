@@ -1,5 +1,6 @@
 //! [`SecurityLayerBuilder`]: every setting of the policy, checked in one place.
 
+use crate::audit::{Audit, AuditSettings, Severity};
 use crate::cookies::{CookiePolicy, SameSite, SecretKey};
 use crate::cross_origin::CrossOriginProtection;
 use crate::guards::host::AllowedHosts;
@@ -43,22 +44,24 @@ use crate::{ConfigError, SecurityLayer};
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SecurityLayerBuilder {
-    headers: HeaderSettings,
+    // Crate-visible so that the self-audit's rules read the settings as given.
+    pub(crate) headers: HeaderSettings,
     pub(crate) cookies: Option<CookiePolicy>,
     secret_key: Option<SecretKey>,
     fallback_keys: Vec<SecretKey>,
     /// Where the secret key is configured, for the error when it is missing.
     pub(crate) key_setting: &'static str,
-    cross_origin: Option<CrossOriginProtection>,
-    methods: Option<AllowedMethods>,
-    limits: Option<RequestLimits>,
-    uri: Option<UriRules>,
+    pub(crate) cross_origin: Option<CrossOriginProtection>,
+    pub(crate) methods: Option<AllowedMethods>,
+    pub(crate) limits: Option<RequestLimits>,
+    pub(crate) uri: Option<UriRules>,
     proxies: TrustedProxies,
-    hosts: Option<AllowedHosts>,
-    https: Option<HttpsEnforcement>,
-    development: bool,
-    request_ids: bool,
-    scrub: ScrubSettings,
+    pub(crate) hosts: Option<AllowedHosts>,
+    pub(crate) https: Option<HttpsEnforcement>,
+    pub(crate) development: bool,
+    pub(crate) request_ids: bool,
+    pub(crate) scrub: ScrubSettings,
+    audit: AuditSettings,
 }
 
 impl SecurityLayerBuilder {
@@ -83,6 +86,7 @@ impl SecurityLayerBuilder {
                 server_errors: true,
                 client_errors: false,
             },
+            audit: AuditSettings::default(),
         }
     }
 
@@ -339,12 +343,36 @@ impl SecurityLayerBuilder {
         self
     }
 
-    /// Checks every setting and compiles the policy.
+    /// Accepts the self-audit finding `id`, such as `"TS-HOSTS-001"`: it is listed in
+    /// [`Audit::silenced`](crate::audit::Audit::silenced) rather than
+    /// [`Audit::findings`](crate::audit::Audit::findings), logged at `DEBUG` rather than
+    /// `WARN`, and never refused by [`refuse_findings_at`](Self::refuse_findings_at).
+    ///
+    /// An id not in the [catalogue](crate::audit::catalogue) is a [`ConfigError`] at build
+    /// time, so a mistyped id cannot go unnoticed.
+    pub fn silence_finding(mut self, id: &'static str) -> Self {
+        self.audit.silenced.push(id);
+        self
+    }
+
+    /// Makes [`build`](Self::build) fail while the self-audit reports an unsilenced finding of
+    /// `severity` or above, for a deployment pipeline that must not ship a weakened policy.
+    /// Off by default: findings are only logged.
+    pub fn refuse_findings_at(mut self, severity: Severity) -> Self {
+        self.audit.refuse_at = Some(severity);
+        self
+    }
+
+    /// Checks every setting and compiles the policy, then runs the
+    /// [self-audit](crate::audit) and logs each finding.
     ///
     /// # Errors
     ///
     /// The first setting that cannot become a valid, effective header, as a [`ConfigError`]
-    /// naming it and the form it expects.
+    /// naming it and the form it expects; an id given to
+    /// [`silence_finding`](Self::silence_finding) that names no finding; or, with
+    /// [`refuse_findings_at`](Self::refuse_findings_at), the most severe finding at or above
+    /// that severity.
     pub fn build(self) -> Result<SecurityLayer, ConfigError> {
         let cookies = self
             .cookies
@@ -386,6 +414,7 @@ impl SecurityLayerBuilder {
             request_ids: self.request_ids,
             scrub: self.scrub,
             cookies,
+            audit: Audit::default(),
         };
         if self.development {
             tracing::warn!(
@@ -394,7 +423,8 @@ impl SecurityLayerBuilder {
                 "development mode: HTTPS enforcement and HSTS are off"
             );
         }
-        Ok(SecurityLayer::from_policy(policy))
+        let audit = self.audit.run(&self)?;
+        Ok(SecurityLayer::from_policy(Policy { audit, ..policy }))
     }
 
     /// Builds a preset, whose settings are constants covered by the crate's tests.

@@ -44,6 +44,9 @@ pub enum ConfigErrorKind {
     Duplicate,
     /// The value is well formed but contradicts another part of the same setting.
     Conflict,
+    /// The self-audit reports a finding at or above the severity given to
+    /// [`refuse_findings_at`](crate::SecurityLayerBuilder::refuse_findings_at).
+    Audit,
 }
 
 impl ConfigError {
@@ -66,6 +69,12 @@ impl ConfigError {
 
     pub(crate) fn conflict(setting: impl Into<String>, expected: &'static str) -> Self {
         Self::new(setting, ConfigErrorKind::Conflict, None, expected)
+    }
+
+    /// A self-audit finding that `refuse_findings_at` does not accept; `id` is a catalogue
+    /// id, never configuration text.
+    pub(crate) fn audit(id: &str, expected: &'static str) -> Self {
+        Self::new("audit", ConfigErrorKind::Audit, Some(id), expected)
     }
 
     fn new(
@@ -111,6 +120,7 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::Invalid => "invalid value",
             ConfigErrorKind::Duplicate => "duplicate entry",
             ConfigErrorKind::Conflict => "conflicting values",
+            ConfigErrorKind::Audit => "refused finding",
         };
         write!(f, "`{}`: {problem}", self.setting)?;
         if let Some(value) = &self.value {

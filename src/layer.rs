@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
 use crate::Control;
+use crate::audit::Audit;
 use crate::builder::SecurityLayerBuilder;
 use crate::policy::Policy;
 use crate::service::Security;
@@ -77,6 +78,27 @@ impl SecurityLayer {
         let mut controls = Vec::new();
         self.policy.describe(&mut controls);
         controls
+    }
+
+    /// The self-audit of the settings this layer was built from: each weakened or
+    /// inconsistent setting as a [`Finding`](crate::audit::Finding) with a stable id, a fix
+    /// and its compliance mappings. The rules run once, at build time.
+    ///
+    /// ```
+    /// use tower_security::guards::host::AllowedHosts;
+    /// use tower_security::transport::https::HttpsEnforcement;
+    /// use tower_security::SecurityLayer;
+    ///
+    /// let layer = SecurityLayer::builder()
+    ///     .allowed_hosts(AllowedHosts::new().allow("app.example.com"))
+    ///     .https(HttpsEnforcement::redirect_to("app.example.com"))
+    ///     .build()?;
+    ///
+    /// assert!(layer.audit().is_clean());
+    /// # Ok::<(), tower_security::ConfigError>(())
+    /// ```
+    pub fn audit(&self) -> Audit {
+        self.policy.audit.clone()
     }
 
     pub(crate) fn from_policy(policy: Policy) -> Self {

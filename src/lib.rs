@@ -22,7 +22,8 @@
 //! request-target firewall and method and `Host` checks ([`guards`]); plain HTTP is sent to
 //! HTTPS ([`transport`]); server errors and panics answer generically ([`scrub`]). Each
 //! security decision is a `tracing` event ([`events`]), rate-limited, counted, and handed to
-//! an optional alerting hook.
+//! an optional alerting hook. [`SecurityLayer::audit`] lists each setting that weakens the
+//! policy, with a stable id, a fix and its compliance mappings ([`audit`]).
 //!
 //! # Defaults
 //!
@@ -180,6 +181,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod audit;
 mod body;
 mod builder;
 mod controls;

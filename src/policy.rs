@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 
+use crate::audit::Audit;
 use crate::body::{Origin, ResponseBody};
 use crate::cookies::{CookieRules, Reissue};
 use crate::cross_origin::CompiledCrossOrigin;
@@ -45,6 +46,8 @@ pub(crate) struct Policy {
     pub(crate) limits: Option<CompiledLimits>,
     pub(crate) cross_origin: Option<CompiledCrossOrigin>,
     pub(crate) cookies: Option<CookieRules>,
+    /// The self-audit of the settings this policy was built from.
+    pub(crate) audit: Audit,
 }
 
 /// Which error bodies are replaced.

@@ -188,6 +188,21 @@ impl CookiePolicy {
         self
     }
 
+    /// Whether every cookie gets `Secure`, for the self-audit.
+    pub(crate) fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether every cookie gets `HttpOnly`, for the self-audit.
+    pub(crate) fn is_http_only(&self) -> bool {
+        self.http_only
+    }
+
+    /// The `SameSite` value added by default, for the self-audit.
+    pub(crate) fn default_same_site(&self) -> Option<SameSite> {
+        self.same_site
+    }
+
     pub(crate) fn with_flags(
         mut self,
         secure: Option<bool>,

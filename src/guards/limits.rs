@@ -92,6 +92,11 @@ impl RequestLimits {
         self
     }
 
+    /// The default body limit and the per-route ones, for the self-audit.
+    pub(crate) fn body_limits(&self) -> (Option<u64>, &[(String, u64)]) {
+        (self.max_body, &self.body_routes)
+    }
+
     pub(crate) fn compile(&self) -> Result<CompiledLimits, ConfigError> {
         let positive = [
             ("request_limits.max_header_fields", self.max_fields),

@@ -59,6 +59,11 @@ impl AllowedMethods {
         }
     }
 
+    /// The allowed methods, for the self-audit.
+    pub(crate) fn methods(&self) -> &[Method] {
+        &self.methods
+    }
+
     pub(crate) fn compile(&self) -> Result<CompiledMethods, ConfigError> {
         if self.methods.is_empty() {
             return Err(ConfigError::invalid(

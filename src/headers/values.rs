@@ -66,6 +66,16 @@ impl StrictTransportSecurity {
         self
     }
 
+    /// `max-age` in seconds, for the self-audit.
+    pub(crate) fn max_age_secs(&self) -> u64 {
+        self.max_age
+    }
+
+    /// Whether `includeSubDomains` is sent, for the self-audit.
+    pub(crate) fn includes_subdomains(&self) -> bool {
+        self.include_subdomains
+    }
+
     pub(crate) fn render(&self) -> Result<String, ConfigError> {
         if self.preload && (self.max_age < ONE_YEAR || !self.include_subdomains) {
             return Err(ConfigError::conflict(

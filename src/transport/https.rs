@@ -12,7 +12,9 @@
 //!
 //! When nothing tells the transport (a plain hyper or axum server behind a TLS-terminating
 //! proxy that is not configured as trusted), the request is taken as HTTPS: redirecting it
-//! could loop forever through the proxy. The self-audit reports that configuration.
+//! could loop forever through the proxy. Settings cannot tell such a proxy apart from a
+//! service that terminates TLS itself, so the [self-audit](crate::audit#limitations) does not
+//! report it: check the trusted proxies when deploying behind one.
 //!
 //! # Example
 //!

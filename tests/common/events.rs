@@ -26,6 +26,9 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 /// renaming it (which breaks every log pipeline filtering on it) fails the tests.
 pub const SECURITY_TARGET: &str = "tower_security::event";
 
+/// The event name of a self-audit finding, logged at build time.
+pub const AUDIT_FINDING: &str = "audit_finding";
+
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CapturedEvent {
@@ -67,11 +70,25 @@ impl Captured {
             .clone()
     }
 
-    /// The events on the security target ([`SECURITY_TARGET`]), in order.
+    /// The events on the security target ([`SECURITY_TARGET`]), in order, without the
+    /// self-audit's findings: those are logged when a layer is built, and a preset is built
+    /// once per process, in whichever test uses it first.
     pub fn security_events(&self) -> Vec<CapturedEvent> {
         self.events()
             .into_iter()
-            .filter(|event| event.target == SECURITY_TARGET)
+            .filter(|event| {
+                event.target == SECURITY_TARGET && event.field("event") != Some(AUDIT_FINDING)
+            })
+            .collect()
+    }
+
+    /// The self-audit's `audit_finding` events, in order.
+    pub fn audit_events(&self) -> Vec<CapturedEvent> {
+        self.events()
+            .into_iter()
+            .filter(|event| {
+                event.target == SECURITY_TARGET && event.field("event") == Some(AUDIT_FINDING)
+            })
             .collect()
     }
 

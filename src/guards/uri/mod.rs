@@ -168,6 +168,11 @@ impl UriRules {
         self
     }
 
+    /// The rules switched off with [`relax`](Self::relax), for the self-audit.
+    pub(crate) fn relaxed(&self) -> &[String] {
+        &self.relaxed
+    }
+
     /// Validates the settings and puts them in the form [`CompiledUriRules::check`] reads.
     pub(crate) fn compile(&self) -> Result<CompiledUriRules, ConfigError> {
         let limits = [
