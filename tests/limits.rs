@@ -1,6 +1,7 @@
-//! Size limits and the method allow-list through the layer: each limit from both sides, bodies
-//! that lie about or hide their length, an endless body, and a real HTTP/1.1 client that
-//! uploads past the limit and still reads a complete `413`.
+//! Size limits, the method allow-list and the request-target rules through the layer: each
+//! limit from both sides, bodies that lie about or hide their length, an endless body,
+//! ambiguous targets, and a real HTTP/1.1 client that uploads past the limit and still reads a
+//! complete `413`.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -270,6 +271,35 @@ async fn methods_outside_the_list_get_405_with_allow() {
             let expected = HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
             assert_eq!(allow, Some(&expected), "{name}");
         }
+    }
+}
+
+#[tokio::test]
+async fn ambiguous_request_targets_are_refused() {
+    let service =
+        SecurityLayer::strict().layer(service_fn(|_: Request<RequestBody<Full<Bytes>>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        }));
+    let long = format!("/{}", "a".repeat(9000));
+    let cases = [
+        ("plain", "/files/report.pdf?page=2", 200),
+        ("dot segment", "/static/%2e%2e/admin", 400),
+        ("encoded slash", "/a/..%2fb", 400),
+        ("path parameter", "/..;/admin", 400),
+        ("control character", "/a%00b", 400),
+        ("over 8 KiB", long.as_str(), 414),
+    ];
+
+    for (name, target, status) in cases {
+        let request = Request::builder()
+            .uri(target)
+            .header("host", "localhost")
+            .body(Full::<Bytes>::default())
+            .unwrap();
+
+        let response = service.clone().oneshot(request).await.unwrap();
+
+        assert_eq!(response.status().as_u16(), status, "{name}");
     }
 }
 

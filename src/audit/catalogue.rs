@@ -5,13 +5,16 @@
 
 use super::{FindingInfo, Severity};
 
-const A01: &str = "A01:2021 Broken Access Control";
-const A02: &str = "A02:2021 Cryptographic Failures";
-const A03: &str = "A03:2021 Injection";
-const A04: &str = "A04:2021 Insecure Design";
-const A05: &str = "A05:2021 Security Misconfiguration";
-const A07: &str = "A07:2021 Identification and Authentication Failures";
-const A09: &str = "A09:2021 Security Logging and Monitoring Failures";
+// The OWASP Top 10 2021 categories, shared with the control table in `crate::controls` so a
+// finding and the control it weakens name a category the same way.
+pub(crate) const A01: &str = "A01:2021 Broken Access Control";
+pub(crate) const A02: &str = "A02:2021 Cryptographic Failures";
+pub(crate) const A03: &str = "A03:2021 Injection";
+pub(crate) const A04: &str = "A04:2021 Insecure Design";
+pub(crate) const A05: &str = "A05:2021 Security Misconfiguration";
+pub(crate) const A07: &str = "A07:2021 Identification and Authentication Failures";
+pub(crate) const A08: &str = "A08:2021 Software and Data Integrity Failures";
+pub(crate) const A09: &str = "A09:2021 Security Logging and Monitoring Failures";
 
 /// Shortens the table below to one line per field.
 const fn info(

@@ -97,6 +97,8 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use catalogue::{A01, A02, A03, A04, A05, A07, A08, A09};
+
 /// How much a finding weakens the policy, from a hint to an exposure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
