@@ -191,7 +191,7 @@ impl Policy {
         let state = RequestState {
             nonce: self.headers.on_request(&mut request),
             reissue,
-            // Read only where the response half may still refuse: a counted body.
+            // For the answers the response half may make itself: a 413, a scrubbed error.
             accept: request.headers().get(header::ACCEPT).cloned(),
             grpc: scrub::is_grpc(request.headers()),
             http1: request.version() <= Version::HTTP_11,
