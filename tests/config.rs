@@ -204,3 +204,11 @@ fn controls_list_what_the_policy_enforces() {
     );
     assert!(find(&strict, "cross-origin protection").is_some());
 }
+
+#[test]
+fn security_md_explains_every_audit_finding() {
+    let security = include_str!("../SECURITY.md");
+    let table = include_str!("../docs/audit.md");
+
+    assert!(security.contains(table), "SECURITY.md and docs/audit.md disagree");
+}
