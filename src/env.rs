@@ -172,7 +172,7 @@ impl SecurityLayerBuilder {
     }
 }
 
-fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),

@@ -44,6 +44,8 @@ pub enum ConfigErrorKind {
     Duplicate,
     /// The value is well formed but contradicts another part of the same setting.
     Conflict,
+    /// A configuration file or variable names a setting that does not exist.
+    UnknownKey,
     /// The self-audit reports a finding at or above the severity given to
     /// [`refuse_findings_at`](crate::SecurityLayerBuilder::refuse_findings_at).
     Audit,
@@ -69,6 +71,25 @@ impl ConfigError {
 
     pub(crate) fn conflict(setting: impl Into<String>, expected: &'static str) -> Self {
         Self::new(setting, ConfigErrorKind::Conflict, None, expected)
+    }
+
+    /// A key of a configuration file that names no setting; `key` is the last segment.
+    #[cfg(feature = "serde")]
+    pub(crate) fn unknown(setting: impl Into<String>, key: &str, expected: &'static str) -> Self {
+        Self::new(setting, ConfigErrorKind::UnknownKey, Some(key), expected)
+    }
+
+    /// A value of the wrong type, where the text of the value is not at hand.
+    #[cfg(feature = "serde")]
+    pub(crate) fn wrong_form(setting: impl Into<String>, expected: &'static str) -> Self {
+        Self::new(setting, ConfigErrorKind::Invalid, None, expected)
+    }
+
+    /// The same error, reported against another name for the same setting: an environment
+    /// variable rather than a key path.
+    pub(crate) fn renamed(mut self, setting: impl Into<String>) -> Self {
+        self.setting = setting.into();
+        self
     }
 
     /// A self-audit finding that `refuse_findings_at` does not accept; `id` is a catalogue
@@ -121,6 +142,7 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::Duplicate => "duplicate entry",
             ConfigErrorKind::Conflict => "conflicting values",
             ConfigErrorKind::Audit => "refused finding",
+            ConfigErrorKind::UnknownKey => "unknown key",
         };
         write!(f, "`{}`: {problem}", self.setting)?;
         if let Some(value) = &self.value {

@@ -174,6 +174,7 @@
 //! |---|---|
 //! | `axum` | [`CspNonce`] as an axum extractor; the peer address read from axum's `ConnectInfo` |
 //! | `metrics` | each security event increments `tower_security_events_total` ([`events`]) |
+//! | `serde` | [`config::PolicyConfig`] read from TOML and JSON files, and written as TOML |
 //!
 //! [`Router::layer`]: https://docs.rs/axum/latest/axum/struct.Router.html#method.layer
 
@@ -184,6 +185,7 @@
 pub mod audit;
 mod body;
 mod builder;
+pub mod config;
 mod controls;
 pub mod cookies;
 pub mod cross_origin;

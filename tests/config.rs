@@ -210,5 +210,8 @@ fn security_md_explains_every_audit_finding() {
     let security = include_str!("../SECURITY.md");
     let table = include_str!("../docs/audit.md");
 
-    assert!(security.contains(table), "SECURITY.md and docs/audit.md disagree");
+    assert!(
+        security.contains(table),
+        "SECURITY.md and docs/audit.md disagree"
+    );
 }

@@ -76,6 +76,11 @@ impl StrictTransportSecurity {
         self.include_subdomains
     }
 
+    /// Whether `preload` is sent, for configuration files.
+    pub(crate) fn preloads(&self) -> bool {
+        self.preload
+    }
+
     pub(crate) fn render(&self) -> Result<String, ConfigError> {
         if self.preload && (self.max_age < ONE_YEAR || !self.include_subdomains) {
             return Err(ConfigError::conflict(
