@@ -41,6 +41,9 @@ impl SecurityLayerBuilder {
     ///
     /// A value that verifies only under a fallback key is re-issued under `SECRET_KEY`.
     ///
+    /// Every other setting is read from its `TOWER_SECURITY_*` variable first (the table in
+    /// [`config`](crate::config)); the session variables above are applied after them.
+    ///
     /// Values ignore case and surrounding spaces; an empty variable counts as unset. The
     /// session variables apply to every cookie the application sends. `SECRET_KEY` is checked
     /// whenever it is set (see [`SecretKey`]), and required once a cookie is signed or
@@ -102,6 +105,7 @@ impl SecurityLayerBuilder {
     /// # Ok::<(), tower_security::ConfigError>(())
     /// ```
     pub fn with_env(self) -> Result<Self, ConfigError> {
+        let this = self.apply(&crate::config::PolicyConfig::from_env()?)?;
         let mut values = Vec::with_capacity(5);
         for name in [SECURE, HTTPONLY, SAMESITE, SECRET_KEY, SECRET_KEY_FALLBACKS] {
             match std::env::var(name) {
@@ -112,7 +116,7 @@ impl SecurityLayerBuilder {
                 }
             }
         }
-        self.with_vars(|name| {
+        this.with_session_vars(|name| {
             values
                 .iter()
                 .find(|(n, _)| *n == name)
@@ -126,6 +130,15 @@ impl SecurityLayerBuilder {
     ///
     /// As [`from_env`](Self::from_env).
     pub fn with_vars(
+        self,
+        mut lookup: impl FnMut(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let config = crate::config::PolicyConfig::from_vars(&mut lookup)?;
+        self.apply(&config)?.with_session_vars(lookup)
+    }
+
+    /// Applies the session variables only.
+    fn with_session_vars(
         mut self,
         mut lookup: impl FnMut(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {

@@ -394,3 +394,38 @@ async fn the_key_from_the_environment_is_the_key_given_to_the_builder() {
     assert_eq!(seen, ["s=user-42"]);
     assert_eq!(reissued, Vec::<String>::new());
 }
+
+#[test]
+fn from_vars_reads_every_setting_and_the_session_variables_win() {
+    let vars = |name: &str| match name {
+        "TOWER_SECURITY_HEADERS_FRAME_OPTIONS" => Some("SAMEORIGIN".to_owned()),
+        "TOWER_SECURITY_HOSTS" => Some("app.example.com".to_owned()),
+        "SESSION_COOKIE_SAMESITE" => Some("Lax".to_owned()),
+        _ => None,
+    };
+    let bad = |name: &str| {
+        (name == "TOWER_SECURITY_HEADERS_FRAME_OPTIONS").then(|| "ALLOWALL".to_owned())
+    };
+
+    let layer = SecurityLayerBuilder::from_vars(vars)
+        .unwrap()
+        .build()
+        .unwrap();
+    let err = SecurityLayerBuilder::from_vars(bad).unwrap_err();
+
+    let controls = layer.controls();
+    let value = |name: &str| {
+        controls
+            .iter()
+            .find(|c| c.name() == name)
+            .map(|c| c.value())
+    };
+    assert_eq!(value("x-frame-options"), Some("SAMEORIGIN"));
+    assert!(value("hosts").unwrap().contains("app.example.com"));
+    assert!(
+        value("set-cookie hardening")
+            .unwrap()
+            .contains("SameSite=Lax")
+    );
+    assert_eq!(err.setting(), "TOWER_SECURITY_HEADERS_FRAME_OPTIONS");
+}
