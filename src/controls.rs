@@ -255,7 +255,7 @@ fn mapping(area: &str, name: &str) -> Mapping {
         ("session security", "sealed cookies") => m(
             "secret_key",
             (A08, "6.2.4", "CC6.1"),
-            "tests/cookies.rs::forged_and_unsigned_values_never_reach_the_handler",
+            "tests/sealed_cookies.rs::forged_and_unsigned_values_never_reach_the_handler",
         ),
         ("session security", "cross-origin protection") => m(
             "cross_origin_protection",
@@ -279,8 +279,12 @@ mod tests {
     use crate::{Control, SecurityLayer};
 
     /// The text of every test file the table names.
-    const TEST_FILES: [(&str, &str); 6] = [
+    const TEST_FILES: [(&str, &str); 7] = [
         ("tests/cookies.rs", include_str!("../tests/cookies.rs")),
+        (
+            "tests/sealed_cookies.rs",
+            include_str!("../tests/sealed_cookies.rs"),
+        ),
         (
             "tests/cross_origin.rs",
             include_str!("../tests/cross_origin.rs"),

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 /// Captured `tracing` events, for the tests of the layer's security events.
+pub mod cookies;
 pub mod events;
 
 /// What the layer knows of a request's transport, which decides whether the HTTPS-only
