@@ -430,13 +430,9 @@ impl Policy {
             let reissue = state.reissue.take();
             cookies.on_response(headers, reissue, &state.method, path, who);
         }
-        if let Some(id) = id {
-            if let http::header::Entry::Vacant(entry) = response.headers_mut().entry(X_REQUEST_ID) {
-                entry.insert(id.header_value().clone());
-            }
-        }
+        let id = id.map(RequestId::header_value);
         self.headers
-            .on_response(state.nonce, context.https, response);
+            .on_response(state.nonce, context.https, id, response);
     }
 
     /// Lists every active control, for [`SecurityLayer::controls`](crate::SecurityLayer).

@@ -107,10 +107,9 @@ impl CompiledMethods {
                 allow: Some(self.allow.clone()),
             });
         }
-        if OVERRIDE_HEADERS
-            .iter()
-            .any(|name| headers.contains_key(name))
-        {
+        // One pass over the names sent, compared without hashing: cheaper than three lookups
+        // of names a request almost never carries.
+        if headers.keys().any(|name| OVERRIDE_HEADERS.contains(name)) {
             return Err(MethodRefusal {
                 status: StatusCode::BAD_REQUEST,
                 rule: "method-override",

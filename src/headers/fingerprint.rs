@@ -2,10 +2,19 @@
 
 use http::HeaderMap;
 
-/// The OWASP Secure Headers Project's list of headers to remove (`headers_remove.json`,
-/// 2026-07-19), lowercased and sorted for binary search. Embedded so the crate never reads a
-/// file at run time.
-pub(crate) const FINGERPRINT_HEADERS: &[&str] = &[
+/// The OWASP Secure Headers Project's list of response headers to remove
+/// (`headers_remove.json`, 2026-07-19), lowercased and sorted, so a binary search finds a
+/// name. These are the names
+/// [`strip_fingerprint_headers`](crate::SecurityLayerBuilder::strip_fingerprint_headers)
+/// removes; the list is embedded so the crate never reads a file at run time.
+///
+/// ```
+/// use tower_security::headers::FINGERPRINT_HEADERS;
+///
+/// assert!(FINGERPRINT_HEADERS.binary_search(&"x-powered-by").is_ok());
+/// assert!(FINGERPRINT_HEADERS.binary_search(&"content-type").is_err());
+/// ```
+pub const FINGERPRINT_HEADERS: &[&str] = &[
     "$wsep",
     "host-header",
     "k-proxy-request",
@@ -95,24 +104,30 @@ pub(crate) const FINGERPRINT_HEADERS: &[&str] = &[
     "x-woodpecker-version",
 ];
 
-/// First bytes of the names above: most response headers fail this test and skip the search.
-const fn first_bytes() -> [bool; 256] {
-    let mut table = [false; 256];
+/// For each first byte, a bit per name length (lengths over 63 share bit 63) of the names
+/// above: most response headers fail this test and skip the search. `content-type` does,
+/// although a listed name starts with `c`, because none of those is 12 bytes long.
+const fn lengths_by_first_byte() -> [u64; 256] {
+    let mut table = [0u64; 256];
     let mut i = 0;
     while i < FINGERPRINT_HEADERS.len() {
-        table[FINGERPRINT_HEADERS[i].as_bytes()[0] as usize] = true;
+        let name = FINGERPRINT_HEADERS[i].as_bytes();
+        let len = if name.len() > 63 { 63 } else { name.len() };
+        table[name[0] as usize] |= 1 << len;
         i += 1;
     }
     table
 }
 
-static FIRST_BYTES: [bool; 256] = first_bytes();
+static LENGTHS_BY_FIRST_BYTE: [u64; 256] = lengths_by_first_byte();
 
 pub(crate) fn is_fingerprint(name: &str) -> bool {
-    match name.as_bytes().first() {
-        Some(&b) if FIRST_BYTES[usize::from(b)] => FINGERPRINT_HEADERS.binary_search(&name).is_ok(),
-        _ => false,
-    }
+    let Some(&first) = name.as_bytes().first() else {
+        return false;
+    };
+    let bit = 1u64 << name.len().min(63);
+    LENGTHS_BY_FIRST_BYTE[usize::from(first)] & bit != 0
+        && FINGERPRINT_HEADERS.binary_search(&name).is_ok()
 }
 
 /// Removes every header on the list, and every name in `extra`, from `headers`.

@@ -38,6 +38,7 @@
 use http::header::{self, Entry};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 
+use crate::transport::request_id::X_REQUEST_ID;
 use crate::{ConfigError, Control};
 
 mod csp;
@@ -47,6 +48,7 @@ mod permissions;
 mod values;
 
 pub use self::csp::ContentSecurityPolicy;
+pub use self::fingerprint::FINGERPRINT_HEADERS;
 pub use self::nonce::CspNonce;
 pub use self::permissions::PermissionsPolicy;
 pub use self::values::{
@@ -256,7 +258,7 @@ impl HeaderSettings {
             || csp_report_only
                 .as_ref()
                 .is_some_and(|c| c.https.uses_nonce());
-        Ok(HeaderPolicy {
+        let mut policy = HeaderPolicy {
             fixed: fixed.into_boxed_slice(),
             hsts: hsts.filter(|_| !development),
             csp,
@@ -266,7 +268,11 @@ impl HeaderSettings {
             strip_extra: strip_extra.into_boxed_slice(),
             override_app_headers: self.override_app_headers,
             nonce,
-        })
+            templates: Default::default(),
+        };
+        policy.templates = [(false, false), (false, true), (true, false), (true, true)]
+            .map(|(plain, no_store)| policy.template(plain, no_store));
+        Ok(policy)
     }
 }
 
@@ -346,9 +352,51 @@ pub(crate) struct HeaderPolicy {
     strip_extra: Box<[HeaderName]>,
     override_app_headers: bool,
     nonce: bool,
+    /// Every header a response gets that does not change from request to request, by
+    /// [`template_index`]: cloning one costs no hashing, where inserting each name would.
+    templates: [HeaderMap; 4],
+}
+
+/// Which template a response takes: plain HTTP or not, and whether `no-store` is added.
+fn template_index(plain: bool, no_store: bool) -> usize {
+    usize::from(plain) * 2 + usize::from(no_store)
 }
 
 impl HeaderPolicy {
+    /// The enforced and the report-only CSP, each with its header name, as compiled for a
+    /// response whose transport is `https`.
+    fn csps(&self, https: Option<bool>) -> impl Iterator<Item = (HeaderName, &CompiledCsp)> {
+        [
+            (header::CONTENT_SECURITY_POLICY, &self.csp),
+            (
+                header::CONTENT_SECURITY_POLICY_REPORT_ONLY,
+                &self.csp_report_only,
+            ),
+        ]
+        .into_iter()
+        .filter_map(move |(name, pair)| Some((name, pair.as_ref()?.for_transport(https))))
+    }
+
+    /// The headers every response gets for a transport and a caching decision, all but a
+    /// CSP that carries a nonce.
+    fn template(&self, plain: bool, no_store: bool) -> HeaderMap {
+        let https = if plain { Some(false) } else { None };
+        let mut map = HeaderMap::with_capacity(self.fixed.len() + 6);
+        for (name, csp) in self.csps(https).filter(|(_, csp)| !csp.uses_nonce()) {
+            map.insert(name, csp.value(None));
+        }
+        if let Some(hsts) = self.hsts.as_ref().filter(|_| !plain) {
+            map.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        for (name, value) in self.fixed.iter() {
+            map.insert(name, value.clone());
+        }
+        if let Some(no_store) = self.no_store.as_ref().filter(|_| no_store) {
+            map.insert(header::CACHE_CONTROL, no_store.clone());
+        }
+        map
+    }
+
     /// Draws this request's nonce, if the policy uses one, and hands it to the handler.
     pub(crate) fn on_request<B>(&self, request: &mut Request<B>) -> Option<CspNonce> {
         if !self.nonce {
@@ -361,10 +409,12 @@ impl HeaderPolicy {
 
     /// Removes disclosing headers and adds the policy's headers to a response. `https` is
     /// what is known of the request's transport.
+    /// `request_id` is added as `X-Request-Id` where the response has none.
     pub(crate) fn on_response<B>(
         &self,
         nonce: Option<CspNonce>,
         https: Option<bool>,
+        request_id: Option<&HeaderValue>,
         response: &mut Response<B>,
     ) {
         let status = response.status();
@@ -376,7 +426,19 @@ impl HeaderPolicy {
                 headers.remove(name);
             }
         }
-        headers.reserve(self.fixed.len() + 3);
+        // A 304 updates the stored response's headers (RFC 9111 §4.3.4): a fresh nonce there
+        // would no longer match the nonce in the cached body, and its scripts would stop.
+        let revalidation = status == StatusCode::NOT_MODIFIED;
+        if !(self.override_app_headers || revalidation) {
+            self.merge(nonce, https, request_id, headers);
+            return;
+        }
+        headers.reserve(self.fixed.len() + 4);
+        if let Some(id) = request_id {
+            if let Entry::Vacant(entry) = headers.entry(X_REQUEST_ID) {
+                entry.insert(id.clone());
+            }
+        }
 
         for (name, value) in self.fixed.iter() {
             self.set(headers, name, || value.clone());
@@ -385,21 +447,9 @@ impl HeaderPolicy {
             self.set(headers, &header::STRICT_TRANSPORT_SECURITY, || hsts.clone());
         }
 
-        // A 304 updates the stored response's headers (RFC 9111 §4.3.4): a fresh nonce there
-        // would no longer match the nonce in the cached body, and its scripts would stop.
-        let revalidation = status == StatusCode::NOT_MODIFIED;
-        let csps = [
-            (header::CONTENT_SECURITY_POLICY, &self.csp),
-            (
-                header::CONTENT_SECURITY_POLICY_REPORT_ONLY,
-                &self.csp_report_only,
-            ),
-        ];
-        for (name, csp) in csps {
-            if let Some(csp) = csp.as_ref().map(|pair| pair.for_transport(https)) {
-                if !(revalidation && csp.uses_nonce()) {
-                    self.set(headers, &name, || csp.value(nonce.as_ref()));
-                }
+        for (name, csp) in self.csps(https) {
+            if !(revalidation && csp.uses_nonce()) {
+                self.set(headers, &name, || csp.value(nonce.as_ref()));
             }
         }
 
@@ -467,6 +517,51 @@ impl HeaderPolicy {
         ));
     }
 
+    /// The common case, where the application's headers win: the policy's headers are a
+    /// clone of a pre-built template, and the application's are moved over it, so only the
+    /// application's names are hashed. A name the application set replaces the template's.
+    fn merge(
+        &self,
+        nonce: Option<CspNonce>,
+        https: Option<bool>,
+        request_id: Option<&HeaderValue>,
+        headers: &mut HeaderMap,
+    ) {
+        let plain = https == Some(false);
+        let no_store = self.no_store.is_some()
+            && !(headers.contains_key(header::CACHE_CONTROL)
+                || headers.contains_key(header::EXPIRES));
+        let mut merged = self.templates[template_index(plain, no_store)].clone();
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in std::mem::take(headers) {
+            // The first field of each name comes with it; the others follow with `None`.
+            match name {
+                Some(name) => {
+                    merged.insert(&name, value);
+                    last = Some(name);
+                }
+                None => {
+                    if let Some(name) = &last {
+                        merged.append(name, value);
+                    }
+                }
+            }
+        }
+        if let Some(id) = request_id {
+            if let Entry::Vacant(entry) = merged.entry(X_REQUEST_ID) {
+                entry.insert(id.clone());
+            }
+        }
+        if self.nonce {
+            for (name, csp) in self.csps(https).filter(|(_, csp)| csp.uses_nonce()) {
+                if let Entry::Vacant(entry) = merged.entry(name) {
+                    entry.insert(csp.value(nonce.as_ref()));
+                }
+            }
+        }
+        *headers = merged;
+    }
+
     fn set(&self, headers: &mut HeaderMap, name: &HeaderName, value: impl FnOnce() -> HeaderValue) {
         if self.override_app_headers {
             headers.insert(name, value());
@@ -492,6 +587,79 @@ mod tests {
         assert_eq!(policy.fixed.len(), 11);
         assert!(policy.hsts.is_some());
         assert!(!names(&policy).contains(&"reporting-endpoints"));
+    }
+
+    /// The template path and the header-by-header path must give the same headers; only the
+    /// order of different names may differ, which carries no meaning (RFC 9110 §5.3).
+    #[test]
+    fn merged_response_keeps_every_app_field_and_adds_the_rest() {
+        let policy = HeaderSettings::strict().compile(false).unwrap();
+        let mut response = Response::new(());
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.append(
+            header::LINK,
+            HeaderValue::from_static("</a.css>; rel=preload"),
+        );
+        headers.append(
+            header::LINK,
+            HeaderValue::from_static("</b.js>; rel=preload"),
+        );
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+        headers.insert(header::SERVER, HeaderValue::from_static("nginx/1.25"));
+        let id = HeaderValue::from_static("abc");
+        let nonce = CspNonce::generate();
+
+        policy.on_response(Some(nonce), None, Some(&id), &mut response);
+
+        let headers = response.headers();
+        let links: Vec<_> = headers.get_all(header::LINK).iter().collect();
+        assert_eq!(links, ["</a.css>; rel=preload", "</b.js>; rel=preload"]);
+        assert_eq!(headers.get_all(header::X_FRAME_OPTIONS).iter().count(), 1);
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+        assert_eq!(headers[header::CONTENT_TYPE], "text/html");
+        assert_eq!(headers[X_REQUEST_ID], "abc");
+        assert!(!headers.contains_key(header::SERVER));
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store, max-age=0");
+        assert!(headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        for (name, value) in policy
+            .fixed
+            .iter()
+            .filter(|(n, _)| n != header::X_FRAME_OPTIONS)
+        {
+            assert_eq!(
+                headers.get_all(name).iter().collect::<Vec<_>>(),
+                [value],
+                "{name}"
+            );
+        }
+        // Every name once, but `Link`, which the application sent twice.
+        assert_eq!(headers.len(), headers.keys_len() + 1);
+    }
+
+    #[test]
+    fn merged_plain_http_response_has_neither_hsts_nor_upgrade() {
+        let policy = HeaderSettings::strict().compile(false).unwrap();
+        let mut response = Response::new(());
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=60"),
+        );
+
+        policy.on_response(Some(CspNonce::generate()), Some(false), None, &mut response);
+
+        let headers = response.headers();
+        assert!(!headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(!csp.contains("upgrade-insecure-requests"), "{csp}");
+        assert_eq!(headers.get_all(header::CACHE_CONTROL).iter().count(), 1);
+        assert_eq!(headers[header::CACHE_CONTROL], "max-age=60");
+        assert!(!headers.contains_key(X_REQUEST_ID));
     }
 
     #[test]

@@ -73,8 +73,10 @@ impl RequestId {
             text[2 * i] = HEX[usize::from(byte >> 4)];
             text[2 * i + 1] = HEX[usize::from(byte & 0x0f)];
         }
-        // Hex digits are always a valid header value.
-        Self(HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("0")))
+        // One allocation, shared by every clone: the id goes to the request's headers, its
+        // extensions, the response and the events. Hex digits are always a valid value.
+        let shared = bytes::Bytes::from_owner(text);
+        Self(HeaderValue::from_maybe_shared(shared).unwrap_or(HeaderValue::from_static("0")))
     }
 }
 
