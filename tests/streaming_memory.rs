@@ -162,10 +162,15 @@ where
     })
 }
 
+/// A handler that reads the body frame by frame and answers with the count; or, when
+/// `buffer` is set, one that collects the whole body first, as a buffering layer would, so the
+/// test can show that its measure sees the difference.
 #[derive(Clone)]
-struct Streaming;
+struct Handler {
+    buffer: bool,
+}
 
-impl<B> Service<Request<B>> for Streaming
+impl<B> Service<Request<B>> for Handler
 where
     B: Body<Data = Bytes, Error = BoxError> + Send + Unpin + 'static,
 {
@@ -178,8 +183,18 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let buffer = self.buffer;
         Box::pin(async move {
             let mut body = request.into_body();
+            if buffer {
+                let Ok(collected) = body.collect().await else {
+                    return Ok(answer(StatusCode::BAD_REQUEST, 0));
+                };
+                let body = collected.to_bytes();
+                // Held while the other uploads arrive, as a buffer would be.
+                tokio::task::yield_now().await;
+                return Ok(answer(StatusCode::OK, body.len()));
+            }
             let mut read = 0;
             while let Some(frame) = body.frame().await {
                 match frame {
@@ -188,40 +203,6 @@ where
                 }
             }
             Ok(answer(StatusCode::OK, read))
-        })
-    }
-}
-
-/// The same handler, but one that collects the whole body before answering, as a buffering
-/// layer would: the measure must see the difference.
-#[derive(Clone)]
-struct Buffering;
-
-impl<B> Service<Request<B>> for Buffering
-where
-    B: Body<Data = Bytes, Error = BoxError> + Send + Unpin + 'static,
-{
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        Box::pin(async move {
-            match request.into_body().collect().await {
-                Ok(collected) => {
-                    let body = collected.to_bytes();
-                    let read = body.len();
-                    // Held until every upload has arrived, as a buffer would be.
-                    tokio::task::yield_now().await;
-                    drop(body);
-                    Ok(answer(StatusCode::OK, read))
-                }
-                Err(_) => Ok(answer(StatusCode::BAD_REQUEST, 0)),
-            }
         })
     }
 }
@@ -236,8 +217,8 @@ fn answer(status: StatusCode, read: usize) -> Response<Full<Bytes>> {
 fn concurrent_uploads_just_under_the_limit_are_streamed_not_buffered() {
     let budget = UPLOADS * 64 * 1024;
 
-    let (streamed, answers) = peak_growth(Streaming);
-    let (buffered, _) = peak_growth(Buffering);
+    let (streamed, answers) = peak_growth(Handler { buffer: false });
+    let (buffered, _) = peak_growth(Handler { buffer: true });
 
     assert_eq!(answers.len(), UPLOADS);
     for (status, body) in &answers {
