@@ -1,25 +1,23 @@
-//! Cost of the layer per request, against a bare service in the same run.
+//! Per-stack timing distributions and allocation profiles, one stack at a time, with divan.
 //!
-//! Each benchmark times one `Service::call` and the poll of its future to completion, with the
-//! request built outside the timed section; the inner service answers at once. divan's
-//! allocation profiler reports allocations per request beside each timing.
+//! `benches/overhead.rs` is the comparison to read: it interleaves the stacks so they share
+//! the machine's state. This benchmark gives each stack's spread and divan's allocation
+//! profile (counts and bytes, with growth shown apart). Each sample is one `Service::call`,
+//! its future and the response body driven to their ends; the request is built outside.
 //!
 //! ```text
 //! cargo bench --bench layer
 //! ```
 
-use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
-use bytes::Bytes;
 use divan::{AllocProfiler, Bencher, black_box};
 use http::{Request, Response};
-use http_body_util::Full;
-use tower::Service;
-use tower_layer::Layer;
+use http_body::Body;
+use tower::{Layer, Service};
 use tower_security::SecurityLayer;
+
+mod support;
+
+use support::{App, Floor, Frames, Scenario};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -28,63 +26,15 @@ fn main() {
     divan::main();
 }
 
-/// An app that answers a GET with a small HTML page and a content type, as a handler would.
-#[derive(Clone, Copy)]
-struct App;
-
-impl<B> Service<Request<B>> for App {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<B>) -> Self::Future {
-        let mut response = Response::new(Full::new(Bytes::from_static(b"<p>hello</p>")));
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        ready(Ok(response))
-    }
-}
-
-type ReqBody = http_body_util::Empty<Bytes>;
-
-fn request() -> Request<ReqBody> {
-    Request::builder()
-        .uri("/")
-        .header("host", "example.com")
-        .header("accept", "text/html")
-        .body(ReqBody::new())
-        .unwrap_or_default()
-}
-
-/// Calls `service` once and drives the future to completion; the app never pends.
-fn call<S>(service: &mut S, request: Request<ReqBody>) -> S::Response
+fn run<S, RB>(bencher: Bencher, mut service: S)
 where
-    S: Service<Request<ReqBody>>,
+    S: Service<Request<Frames>, Response = Response<RB>>,
     S::Error: std::fmt::Debug,
-{
-    let mut future = pin!(service.call(request));
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(result) = future.as_mut().poll(&mut cx) {
-            return result.expect("the benchmark app never fails");
-        }
-    }
-}
-
-fn run<S>(bencher: Bencher, mut service: S)
-where
-    S: Service<Request<ReqBody>>,
-    S::Error: std::fmt::Debug,
+    RB: Body,
 {
     bencher
-        .with_inputs(request)
-        .bench_local_values(|request| black_box(call(&mut service, request)));
+        .with_inputs(|| Scenario::Get.request())
+        .bench_local_values(|request| black_box(support::drive(&mut service, request)));
 }
 
 #[divan::bench]
@@ -93,42 +43,23 @@ fn bare(bencher: Bencher) {
 }
 
 #[divan::bench]
+fn floor(bencher: Bencher) {
+    let headers = support::headers_sent_by(&support::strict_all());
+    run(bencher, Floor::new(App, headers));
+}
+
+#[divan::bench]
 fn strict(bencher: Bencher) {
     run(bencher, SecurityLayer::strict().layer(App));
 }
 
 #[divan::bench]
-fn strict_without_nonce(bencher: Bencher) {
-    let csp = tower_security::headers::ContentSecurityPolicy::new()
-        .directive("default-src", ["'self'"])
-        .directive("object-src", ["'none'"])
-        .directive("frame-ancestors", ["'none'"]);
-    let layer = SecurityLayer::builder()
-        .content_security_policy(csp)
-        .build();
-    run(bencher, layer.expect("a valid policy").layer(App));
+fn strict_all(bencher: Bencher) {
+    run(bencher, support::strict_all().layer(App));
 }
 
-/// The least any header layer can do: insert pre-built values, with no policy logic.
 #[divan::bench]
-fn floor(bencher: Bencher) {
-    let mut strict = SecurityLayer::strict().layer(App);
-    let headers: Vec<(http::HeaderName, http::HeaderValue)> = call(&mut strict, request())
-        .headers()
-        .clone()
-        .into_iter()
-        .filter_map(|(name, value)| Some((name?, value)))
-        .collect();
-    let mut app = App;
-    bencher.with_inputs(request).bench_local_values(|request| {
-        let mut response = call(&mut app, request);
-        let map = response.headers_mut();
-        map.reserve(headers.len());
-        for (name, value) in &headers {
-            if !map.contains_key(name) {
-                map.insert(name, value.clone());
-            }
-        }
-        black_box(response)
-    });
+fn tower_http(bencher: Bencher) {
+    let headers = support::headers_sent_by(&support::strict_all());
+    run(bencher, support::tower_http_stack(App, &headers));
 }
