@@ -26,12 +26,12 @@ import sys
 import tempfile
 import time
 
-STACKS = ["bare", "floor", "strict", "strict_all", "tower_http"]
+STACKS = ["bare", "floor", "strict", "strict_all", "tower_http", "tower_http_by_name"]
 PAIRS = [
     ("strict", "floor"),
     ("strict_all", "floor"),
     ("strict_all", "tower_http"),
-    ("strict", "tower_http"),
+    ("strict_all", "tower_http_by_name"),
     ("floor", "bare"),
 ]
 HEADERS = [
@@ -147,7 +147,7 @@ def main():
                 cpu = cpu_seconds(proc.pid) - before
                 cpu_us = cpu * 1e6 / requests
                 results[stack].append((rps, p99, cpu_us))
-                print(f"round {round_ + 1} {stack:<11} {rps:>9.0f} req/s  p99 {p99:>7.0f} us"
+                print(f"round {round_ + 1} {stack:<18} {rps:>9.0f} req/s  p99 {p99:>7.0f} us"
                       f"  server CPU {cpu_us:5.2f} us/req  ({requests} requests)")
     finally:
         for proc, _ in servers.values():
@@ -158,17 +158,17 @@ def main():
     what = "POST 64 KiB" if args.post else "GET"
     print(f"\n{what}, {args.rounds} rounds of {args.seconds} s, {args.connections} connections;"
           " medians over rounds")
-    print(f"{'stack':<11} {'req/s':>9} {'p99 us':>8} {'CPU us/req':>11} {'CPU over bare':>14}")
+    print(f"{'stack':<18} {'req/s':>9} {'p99 us':>8} {'CPU us/req':>11} {'CPU over bare':>14}")
     bare_cpu = statistics.median(r[2] for r in results["bare"])
     for stack in STACKS:
         rps = statistics.median(r[0] for r in results[stack])
         p99 = statistics.median(r[1] for r in results[stack])
         cpu = statistics.median(r[2] for r in results[stack])
-        print(f"{stack:<11} {rps:>9.0f} {p99:>8.0f} {cpu:>11.2f} {cpu - bare_cpu:>+14.2f}")
+        print(f"{stack:<18} {rps:>9.0f} {p99:>8.0f} {cpu:>11.2f} {cpu - bare_cpu:>+14.2f}")
     print("\npaired ratios of requests per second (median of per-round ratios)")
     for a, b in PAIRS:
         ratios = [x[0] / y[0] for x, y in zip(results[a], results[b])]
-        print(f"{a:>10} / {b:<10} {statistics.median(ratios):.3f}"
+        print(f"{a:>10} / {b:<18} {statistics.median(ratios):.3f}"
               f"  (min {min(ratios):.3f}, max {max(ratios):.3f})")
 
 

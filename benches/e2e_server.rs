@@ -23,7 +23,7 @@ use tower_security::SecurityLayer;
 
 mod support;
 
-use support::{App, Floor};
+use support::{App, Floor, Stripping};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -53,7 +53,14 @@ fn main() {
             "floor" => serve(addr, Floor::new(App, headers)).await,
             "strict" => serve(addr, SecurityLayer::strict().layer(App)).await,
             "strict_all" => serve(addr, support::strict_all().layer(App)).await,
-            "tower_http" => serve(addr, support::tower_http_stack(App, &headers)).await,
+            "tower_http" => {
+                let stack = support::tower_http_stack(App, &headers, Stripping::Scan);
+                serve(addr, stack).await
+            }
+            "tower_http_by_name" => {
+                let stack = support::tower_http_stack(App, &headers, Stripping::ByName);
+                serve(addr, stack).await
+            }
             other => panic!("no stack named {other}"),
         }
     });

@@ -17,7 +17,7 @@ use tower_security::SecurityLayer;
 
 mod support;
 
-use support::{App, Floor, Frames, Scenario};
+use support::{App, Floor, Frames, Scenario, Stripping};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -61,5 +61,17 @@ fn strict_all(bencher: Bencher) {
 #[divan::bench]
 fn tower_http(bencher: Bencher) {
     let headers = support::headers_sent_by(&support::strict_all());
-    run(bencher, support::tower_http_stack(App, &headers));
+    run(
+        bencher,
+        support::tower_http_stack(App, &headers, Stripping::Scan),
+    );
+}
+
+#[divan::bench]
+fn tower_http_by_name(bencher: Bencher) {
+    let headers = support::headers_sent_by(&support::strict_all());
+    run(
+        bencher,
+        support::tower_http_stack(App, &headers, Stripping::ByName),
+    );
 }

@@ -29,7 +29,7 @@ use tower_security::SecurityLayer;
 
 mod support;
 
-use support::{App, Floor, Frames, Scenario};
+use support::{App, Floor, Frames, Scenario, Stripping};
 
 /// Counts calls into the allocator. The benchmark is single-threaded, so a plain load and
 /// store keep the count exact without the cost of an atomic read-modify-write in the timing.
@@ -128,7 +128,14 @@ fn stacks() -> Vec<Box<dyn Stack>> {
         measured("floor", Floor::new(App, headers.clone())),
         measured("strict", SecurityLayer::strict().layer(App)),
         measured("strict_all", all.layer(App)),
-        measured("tower_http", support::tower_http_stack(App, &headers)),
+        measured(
+            "tower_http",
+            support::tower_http_stack(App, &headers, Stripping::Scan),
+        ),
+        measured(
+            "tower_http_by_name",
+            support::tower_http_stack(App, &headers, Stripping::ByName),
+        ),
     ]
 }
 
@@ -231,12 +238,16 @@ fn report(scenario: Scenario, stacks: &mut [Box<dyn Stack>], options: &Options) 
             .position(|stack| stack.name() == name)
             .unwrap_or_else(|| panic!("no stack named {name}"))
     };
-    let (floor, peer) = (index("floor"), index("tower_http"));
+    let (floor, peer, by_name) = (
+        index("floor"),
+        index("tower_http"),
+        index("tower_http_by_name"),
+    );
 
     println!("\n{}", scenario.name());
     println!(
-        "{:<12} {:>10} {:>10} {:>9} {:>10} {:>12}",
-        "stack", "ns/req", "overhead", "allocs", "/ floor", "/ tower_http"
+        "{:<19} {:>8} {:>9} {:>7} {:>8} {:>11} {:>10}",
+        "stack", "ns/req", "overhead", "allocs", "/ floor", "/ tower_http", "/ by_name"
     );
     for i in 0..count {
         let time = median(&mut per_request[i].clone());
@@ -249,13 +260,14 @@ fn report(scenario: Scenario, stacks: &mut [Box<dyn Stack>], options: &Options) 
             }
         };
         println!(
-            "{:<12} {:>10.0} {:>+10.0} {:>9.2} {:>10} {:>12}",
+            "{:<19} {:>8.0} {:>+9.0} {:>7.2} {:>8} {:>11} {:>10}",
             stacks[i].name(),
             time,
             overhead[i],
             allocs,
             ratio(floor),
-            ratio(peer)
+            ratio(peer),
+            ratio(by_name)
         );
     }
 }

@@ -9,9 +9,12 @@
 //! - `strict_all`: `strict()` with every control of the crate on: trusted proxies, a Host
 //!   allow-list, an HTTPS redirect, signed and encrypted cookies, a CSP report endpoint.
 //! - `tower_http`: what a team would otherwise stack from tower-http: one
-//!   `SetResponseHeaderLayer::if_not_present` per header `strict()` sends (the CSP without a
-//!   nonce), request ids, fingerprint stripping and a `Set-Cookie` rewrite through the `cookie`
-//!   crate, `RequestBodyLimitLayer` and `CatchPanicLayer`.
+//!   `SetResponseHeaderLayer::if_not_present` per header `strict_all()` sends (the CSP without
+//!   a nonce), request ids from a counter, fingerprint stripping by one scan of the response's
+//!   names, a `Set-Cookie` rewrite through the `cookie` crate, `RequestBodyLimitLayer` and
+//!   `CatchPanicLayer`: a careful build of that stack.
+//! - `tower_http_by_name`: the same stack, stripping the straightforward way, one
+//!   `HeaderMap::remove` per listed name.
 
 #![allow(dead_code)]
 
@@ -445,12 +448,36 @@ pub type PeerBody = tower_http::body::UnsyncBoxBody<Bytes, tower_http::BoxError>
 
 type Limited<B> = tower_http::body::Limited<B>;
 
-/// Strips and rewrites, as the `map_response` step of the tower-http stack.
-fn harden_response<B>(mut response: Response<B>) -> Response<B> {
+/// What the application's answer is inside the tower-http stack's body limit.
+type PeerResponse = tower_http::limit::ResponseBody<Full<Bytes>>;
+
+/// Strips with one scan of the response's names, and rewrites cookies: the careful
+/// `map_response` step of the tower-http stack.
+fn harden_by_scan<B>(mut response: Response<B>) -> Response<B> {
     let headers = response.headers_mut();
     strip_fingerprints(headers);
     rewrite_cookies_with_cookie_crate(headers);
     response
+}
+
+/// Strips by removing each listed name, the straightforward way to write it, and rewrites
+/// cookies.
+fn harden_by_name<B>(mut response: Response<B>) -> Response<B> {
+    let headers = response.headers_mut();
+    for name in FINGERPRINT_HEADERS {
+        headers.remove(*name);
+    }
+    rewrite_cookies_with_cookie_crate(headers);
+    response
+}
+
+/// How the tower-http stack strips fingerprint headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stripping {
+    /// One pass over the response's names (what this crate and the floor do).
+    Scan,
+    /// `HeaderMap::remove` for each of the 87 listed names.
+    ByName,
 }
 
 /// The tower-http stack around `inner`, sending `headers` (one value per name in
@@ -458,6 +485,7 @@ fn harden_response<B>(mut response: Response<B>) -> Response<B> {
 pub fn tower_http_stack<S, B>(
     inner: S,
     headers: &[(HeaderName, HeaderValue)],
+    stripping: Stripping,
 ) -> impl Service<Request<B>, Response = Response<PeerBody>, Error = Infallible, Future: Send + 'static>
 + Clone
 + Send
@@ -509,7 +537,10 @@ where
         .layer(set(12))
         .layer(set(13))
         .layer(set(14))
-        .map_response(harden_response::<tower_http::limit::ResponseBody<Full<Bytes>>>)
+        .map_response(match stripping {
+            Stripping::Scan => harden_by_scan::<PeerResponse> as fn(_) -> _,
+            Stripping::ByName => harden_by_name::<PeerResponse>,
+        })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1 << 20))
         .service(inner)
 }

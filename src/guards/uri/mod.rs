@@ -277,6 +277,14 @@ impl CompiledUriRules {
 
     /// One pass over the path, decoding escapes as it goes and allocating nothing.
     fn check_path(&self, path: &[u8]) -> Result<(), Rule> {
+        if is_plain(path) {
+            return Ok(());
+        }
+        self.check_escaped_path(path)
+    }
+
+    /// The full pass, for paths with escapes or characters beyond the plain set.
+    fn check_escaped_path(&self, path: &[u8]) -> Result<(), Rule> {
         let mut rest = path;
         let mut segment = Segment::default();
         let mut utf8 = Utf8::default();
@@ -534,6 +542,35 @@ impl Segment {
     fn is_dot_segment(&self) -> bool {
         matches!(self.chars, 1 | 2) && self.dots == self.chars
     }
+}
+
+/// Bytes that break no rule on their own: letters, digits, `/`, `-`, `_`, `~` and `.`
+/// (RFC 3986 §2.3's unreserved set and the delimiter).
+const fn plain_bytes() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'_' | b'~' | b'.');
+        b += 1;
+    }
+    table
+}
+
+static PLAIN_BYTES: [bool; 256] = plain_bytes();
+
+/// Whether a path is made of plain bytes only, with no segment that starts with a dot: such a
+/// path has no escape, control, parameter, drive letter or dot segment, so every rule passes
+/// and most requests skip the decoding pass.
+fn is_plain(path: &[u8]) -> bool {
+    let mut previous = b'/';
+    for &byte in path {
+        if !PLAIN_BYTES[usize::from(byte)] || (byte == b'.' && previous == b'/') {
+            return false;
+        }
+        previous = byte;
+    }
+    true
 }
 
 #[cfg(test)]

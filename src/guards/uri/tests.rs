@@ -496,6 +496,22 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The plain-path shortcut never accepts a path the full pass would refuse.
+    #[test]
+    fn plain_paths_pass_every_rule(
+        path in vec(select(&b"/.-_~aZ9%:;\\"[..]), 0..16)
+    ) {
+        let rules = UriRules::strict().compile().unwrap();
+
+        if is_plain(&path) {
+            prop_assert_eq!(rules.check_escaped_path(&path), Ok(()));
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// The incremental decoder agrees with the standard library.
