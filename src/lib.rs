@@ -165,8 +165,12 @@
 //!   first initialised.
 //! - A cookie verified with an old key is re-issued with `Path=/` and no expiry, unless the
 //!   application sets it again itself (see [`cookies`]).
-//! - Removing a fingerprinting header may change the order of other header names (never the
-//!   order of one name's values), which HTTP gives no meaning (RFC 9110 §5.3).
+//! - A response's header names do not keep the order the application gave them: the policy's
+//!   headers come first, then the application's (one name's values keep their order). HTTP
+//!   gives the order of different names no meaning (RFC 9110 §5.3).
+//! - Each request gets three request extensions ([`CspNonce`],
+//!   [`transport::proxies::ClientInfo`] and [`transport::request_id::RequestId`]), which
+//!   costs five allocations when nothing else has used the request's extensions yet.
 //!
 //! # Feature flags
 //!
