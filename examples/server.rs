@@ -69,6 +69,7 @@ const USAGE: &str = "\
 usage: server [--port N] [--public] [--allow-host NAME]...
               [--production [--tls-cert PATH --tls-key PATH] [--https-port N]
                [--canonical-host NAME]]
+       server --health-check [--port N]
 
   --port N               plain HTTP port (default: $PORT, else 8080)
   --public               bind 0.0.0.0 (every interface) instead of 127.0.0.1
@@ -78,6 +79,8 @@ usage: server [--port N] [--public] [--allow-host NAME]...
   --tls-key PATH         PEM private key
   --https-port N         HTTPS port (default 8443)
   --canonical-host NAME  host that plain HTTP is redirected to (default localhost)
+  --health-check         ask a running server on 127.0.0.1 for /health; exit 0 on a 200
+                         (a container's HEALTHCHECK, with no curl in the image)
   -h, --help             print this help";
 
 /// Where to listen and how strictly, from the command line and `PORT`.
@@ -116,6 +119,8 @@ pub enum Command {
     Serve(Config),
     /// Print the usage and exit.
     Help,
+    /// Ask the server on this local port for `/health`, and exit with the verdict.
+    HealthCheck(u16),
 }
 
 /// Parses the arguments (without the program name); `env_port` is the value of `PORT`, read
@@ -141,6 +146,7 @@ pub fn parse_args(
         canonical_host: "localhost".to_owned(),
     };
     let (mut cert, mut key) = (None, None);
+    let mut health_check = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -157,6 +163,7 @@ pub fn parse_args(
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
+            "--health-check" => health_check = true,
             "--public" => config.public = true,
             "--production" => config.production = true,
             "--port" => port = Some(parse_port(&value("--port")?, "--port")?),
@@ -181,6 +188,9 @@ pub fn parse_args(
         (None, Some(env)) => parse_port(&env, "PORT")?,
         (None, None) => 8080,
     };
+    if health_check {
+        return Ok(Command::HealthCheck(config.port));
+    }
     Ok(Command::Serve(config))
 }
 
@@ -392,6 +402,28 @@ async fn shutdown_signal() {
     println!("shutting down");
 }
 
+/// One `GET /health` to the server on `127.0.0.1:port`: `Ok` on a `200` within two seconds,
+/// otherwise why not. `/health` is exempt from the HTTPS redirect, so this works in
+/// production mode too.
+pub async fn probe_health(port: u16) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await?;
+        let request = "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(head)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+        Ok(Ok(head)) if &head == b"HTTP/1.1 200" => Ok(()),
+        Ok(Ok(head)) => Err(format!("/health answered `{}`", String::from_utf8_lossy(&head))),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("no answer within 2 s".to_owned()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match parse_args(std::env::args().skip(1), std::env::var("PORT").ok()) {
@@ -399,6 +431,15 @@ async fn main() -> ExitCode {
         Ok(Command::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
+        }
+        Ok(Command::HealthCheck(port)) => {
+            return match probe_health(port).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(reason) => {
+                    eprintln!("unhealthy: {reason}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Err(reason) => {
             eprintln!("error: {reason}\n{USAGE}");
@@ -493,7 +534,7 @@ async fn main() -> ExitCode {
 /// Accepts connections until `shutdown` turns true, then lets open ones finish (at most 10
 /// seconds). Each request learns its peer and whether its connection is TLS, which the layer
 /// uses for HTTPS enforcement and the client's identity.
-async fn serve(
+pub async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,

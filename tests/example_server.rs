@@ -454,6 +454,11 @@ fn arguments_choose_the_listeners_and_the_policy() {
         serve(production)
     );
     assert_eq!(parse(&["--help"], None), Ok(Command::Help));
+    assert_eq!(parse(&["--health-check"], None), Ok(Command::HealthCheck(8080)));
+    assert_eq!(
+        parse(&["--health-check", "--port", "9090"], Some("9091")),
+        Ok(Command::HealthCheck(9090))
+    );
     for args in [
         &["--bogus"][..],
         &["--port"],
@@ -467,4 +472,28 @@ fn arguments_choose_the_listeners_and_the_policy() {
         assert!(parse(args, None).is_err(), "{args:?}");
     }
     assert!(parse(&[], Some("eighty")).is_err());
+}
+
+/// The probe the container's `HEALTHCHECK` runs (`server --health-check`) passes against the
+/// production demo over plain HTTP, where every other path is redirected, and fails when
+/// nothing listens.
+#[tokio::test]
+async fn health_check_probe_passes_in_production_and_fails_without_a_server() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(server::serve(
+        listener,
+        None,
+        server::app(production_layer()),
+        stopped,
+    ));
+
+    let healthy = server::probe_health(port).await;
+    stop.send(true).unwrap();
+    server.await.unwrap();
+    let closed = server::probe_health(port).await;
+
+    assert_eq!(healthy, Ok(()));
+    assert!(closed.is_err(), "{closed:?}");
 }
