@@ -418,7 +418,10 @@ pub async fn probe_health(port: u16) -> Result<(), String> {
     };
     match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
         Ok(Ok(head)) if &head == b"HTTP/1.1 200" => Ok(()),
-        Ok(Ok(head)) => Err(format!("/health answered `{}`", String::from_utf8_lossy(&head))),
+        Ok(Ok(head)) => Err(format!(
+            "/health answered `{}`",
+            String::from_utf8_lossy(&head)
+        )),
         Ok(Err(err)) => Err(err.to_string()),
         Err(_) => Err("no answer within 2 s".to_owned()),
     }

@@ -45,7 +45,10 @@ fn instructions() -> Vec<Instruction> {
 
 /// The instructions of the last stage, the image that runs.
 fn runtime_stage(all: &[Instruction]) -> &[Instruction] {
-    let start = all.iter().rposition(|i| i.keyword == "FROM").expect("a FROM");
+    let start = all
+        .iter()
+        .rposition(|i| i.keyword == "FROM")
+        .expect("a FROM");
     &all[start..]
 }
 
@@ -60,7 +63,10 @@ fn image_is_built_in_one_stage_and_runs_from_a_slim_one() {
 
     assert!(froms.len() >= 2, "multi-stage build expected: {froms:?}");
     let base = &froms.last().unwrap().args;
-    assert!(base.contains("slim") || base.contains("distroless"), "{base}");
+    assert!(
+        base.contains("slim") || base.contains("distroless"),
+        "{base}"
+    );
     for from in &froms {
         let image = from.args.split_whitespace().next().unwrap();
         assert!(image.contains(':'), "pin the tag: {image}");
@@ -72,7 +78,10 @@ fn image_is_built_in_one_stage_and_runs_from_a_slim_one() {
         copies.iter().all(|c| c.args.starts_with("--from=")),
         "the runtime stage takes only build output: {copies:?}"
     );
-    assert!(find(&all, "ADD").is_empty(), "COPY, not ADD (no remote fetches)");
+    assert!(
+        find(&all, "ADD").is_empty(),
+        "COPY, not ADD (no remote fetches)"
+    );
 }
 
 #[test]
@@ -86,7 +95,10 @@ fn runs_as_uid_1000_with_nothing_run_as_root_after() {
     assert_eq!(uid, "1000");
     let user_at = runtime.iter().position(|i| i.keyword == "USER").unwrap();
     for later in &runtime[user_at..] {
-        assert_ne!(later.keyword, "RUN", "nothing runs after dropping root: {later:?}");
+        assert_ne!(
+            later.keyword, "RUN",
+            "nothing runs after dropping root: {later:?}"
+        );
     }
     for start in ["ENTRYPOINT", "CMD"] {
         let at = runtime.iter().position(|i| i.keyword == start).unwrap();
@@ -119,7 +131,10 @@ fn listens_on_8080_with_a_health_check_on_health() {
     // Exec form: no shell in between, so signals reach the server.
     for keyword in ["ENTRYPOINT", "CMD"] {
         let args = &find(runtime, keyword)[0].args;
-        assert!(args.starts_with('[') && args.ends_with(']'), "{keyword} {args}");
+        assert!(
+            args.starts_with('[') && args.ends_with(']'),
+            "{keyword} {args}"
+        );
     }
 }
 
@@ -133,7 +148,10 @@ fn documented_run_line_is_read_only_without_capabilities_or_privilege_gain() {
         "--cap-drop ALL",
         "--security-opt no-new-privileges",
     ] {
-        assert!(dockerfile.contains(flag), "Dockerfile's run line lacks {flag}");
+        assert!(
+            dockerfile.contains(flag),
+            "Dockerfile's run line lacks {flag}"
+        );
         assert!(readme.contains(flag), "README's run line lacks {flag}");
     }
     assert!(
@@ -142,6 +160,9 @@ fn documented_run_line_is_read_only_without_capabilities_or_privilege_gain() {
     );
     let ignored: Vec<String> = read(".dockerignore").lines().map(str::to_owned).collect();
     for path in ["target/", ".git/"] {
-        assert!(ignored.iter().any(|line| line == path), ".dockerignore lacks {path}");
+        assert!(
+            ignored.iter().any(|line| line == path),
+            ".dockerignore lacks {path}"
+        );
     }
 }

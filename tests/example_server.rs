@@ -454,7 +454,10 @@ fn arguments_choose_the_listeners_and_the_policy() {
         serve(production)
     );
     assert_eq!(parse(&["--help"], None), Ok(Command::Help));
-    assert_eq!(parse(&["--health-check"], None), Ok(Command::HealthCheck(8080)));
+    assert_eq!(
+        parse(&["--health-check"], None),
+        Ok(Command::HealthCheck(8080))
+    );
     assert_eq!(
         parse(&["--health-check", "--port", "9090"], Some("9091")),
         Ok(Command::HealthCheck(9090))
