@@ -434,11 +434,10 @@ impl HeaderPolicy {
             return;
         }
         headers.reserve(self.fixed.len() + 4);
-        if let Some(id) = request_id {
-            if let Entry::Vacant(entry) = headers.entry(X_REQUEST_ID) {
+        if let Some(id) = request_id
+            && let Entry::Vacant(entry) = headers.entry(X_REQUEST_ID) {
                 entry.insert(id.clone());
             }
-        }
 
         for (name, value) in self.fixed.iter() {
             self.set(headers, name, || value.clone());
@@ -547,11 +546,10 @@ impl HeaderPolicy {
                 }
             }
         }
-        if let Some(id) = request_id {
-            if let Entry::Vacant(entry) = merged.entry(X_REQUEST_ID) {
+        if let Some(id) = request_id
+            && let Entry::Vacant(entry) = merged.entry(X_REQUEST_ID) {
                 entry.insert(id.clone());
             }
-        }
         if self.nonce {
             for (name, csp) in self.csps(https).filter(|(_, csp)| csp.uses_nonce()) {
                 if let Entry::Vacant(entry) = merged.entry(name) {

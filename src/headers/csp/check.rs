@@ -95,8 +95,8 @@ pub(super) fn check_sources(
             "'none' as the only source of a directive; beside other sources it is ignored",
         ));
     }
-    if name == "frame-ancestors" {
-        if let Some(bad) = sources
+    if name == "frame-ancestors"
+        && let Some(bad) = sources
             .iter()
             .find(|s| s.starts_with('\'') && !matches!(s.as_str(), "'self'" | "'none'"))
         {
@@ -106,7 +106,6 @@ pub(super) fn check_sources(
                 "hosts, schemes, 'self' or 'none' (frame-ancestors ignores other keywords)",
             ));
         }
-    }
     Ok(())
 }
 
