@@ -1,0 +1,738 @@
+//! `SecurityLayer` under concurrent load on a real hyper server, spoken to by real clients:
+//!
+//! - many HTTP/1.1 and many h2c clients at once get every answer complete, uncorrupted and
+//!   meant for them (bodies checked byte for byte or by hash, request id and nonce matched
+//!   between head and body), with the policy's headers on each;
+//! - pipelined HTTP/1.1 requests on one connection are answered in order, a refusal among
+//!   them included, and a body refused unread ends the connection cleanly after its answer;
+//! - 10 MiB of WebSocket messages echo intact both ways, over an HTTP/1.1 upgrade and over
+//!   HTTP/2 extended CONNECT (RFC 8441);
+//! - server-sent events arrive complete, in order, and each before the next is produced;
+//! - gRPC unary, server-streaming, client-streaming and bidirectional calls through a tonic
+//!   server carry every message intact.
+//!
+//! Each test prints its figures. Nothing here measures time: a bounded wait only turns a
+//! hang into a failure.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Extension, Path};
+use axum::response::sse::{Event, Sse};
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::{Stream, stream};
+use http::uri::PathAndQuery;
+use http::{Method, StatusCode};
+use http_body_util::BodyExt as _;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tonic::Streaming;
+use tonic_health::ServingStatus as Reported;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tower_security::SecurityLayer;
+use tower_security::guards::method::AllowedMethods;
+
+mod common;
+mod traffic;
+
+use traffic::grpc::{self, RawCodec, SERVING};
+use traffic::websocket::{self, echo_10_mib};
+use traffic::{Answer, Client, HANG, Protocol, ReqBody, payload};
+
+// ---------------------------------------------------------------------------------------
+// Many clients at once
+
+const CONNECTIONS: usize = 16;
+const REQUESTS_PER_CONNECTION: usize = 200;
+/// Requests in flight at once on one h2c connection.
+const STREAMS_PER_CONNECTION: usize = 8;
+/// Request body sizes, taken in turn: empty, tiny, around a frame or buffer size, large.
+const BODY_SIZES: [usize; 8] = [0, 1, 17, 1000, 4096, 16_385, 65_536, 250_000];
+
+/// What one request of the load sends, and so what its answer must be.
+enum Planned {
+    Item(u64),
+    /// `POST /echo`, with a declared length or streamed without one.
+    Echo(Bytes, bool),
+    /// `POST /sum`, streamed in 4 KiB frames.
+    Sum(Bytes),
+}
+
+impl Planned {
+    /// The `n`th request of the load: a GET and three kinds of upload, in turn.
+    fn nth(n: u64) -> Planned {
+        let size = BODY_SIZES[(n / 4) as usize % BODY_SIZES.len()];
+        match n % 4 {
+            0 => Planned::Item(n),
+            1 => Planned::Echo(payload(n, size), false),
+            2 => Planned::Echo(payload(n, size), true),
+            _ => Planned::Sum(payload(n, size)),
+        }
+    }
+
+    fn request(&self, protocol: Protocol, addr: SocketAddr) -> http::Request<ReqBody> {
+        let (method, target, body) = match self {
+            Planned::Item(n) => (
+                Method::GET,
+                format!("/item/{n}"),
+                traffic::full(Bytes::new()),
+            ),
+            Planned::Echo(data, false) => {
+                (Method::POST, "/echo".into(), traffic::full(data.clone()))
+            }
+            Planned::Echo(data, true) => (
+                Method::POST,
+                "/echo".into(),
+                traffic::streamed(data.clone(), 16 * 1024),
+            ),
+            Planned::Sum(data) => (
+                Method::POST,
+                "/sum".into(),
+                traffic::streamed(data.clone(), 4096),
+            ),
+        };
+        protocol.request(method, addr, &target).body(body).unwrap()
+    }
+
+    fn check(&self, answer: &Answer) -> Result<(), String> {
+        match self {
+            Planned::Item(n) => answer.check_item(*n),
+            Planned::Echo(data, _) => answer.check_echo(data),
+            Planned::Sum(data) => answer.check_sum(data),
+        }
+    }
+
+    fn uploaded(&self) -> usize {
+        match self {
+            Planned::Item(_) => 0,
+            Planned::Echo(data, _) | Planned::Sum(data) => data.len(),
+        }
+    }
+}
+
+/// Bytes up and down, and requests answered.
+#[derive(Default)]
+struct Tally {
+    requests: usize,
+    up: usize,
+    down: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.requests += other.requests;
+        self.up += other.up;
+        self.down += other.down;
+    }
+}
+
+/// Runs [`CONNECTIONS`] connections of [`REQUESTS_PER_CONNECTION`] requests each against the
+/// shared application; h2c connections carry [`STREAMS_PER_CONNECTION`] requests at a time.
+async fn hammer(protocol: Protocol) {
+    let server = traffic::serve(traffic::routes().layer(traffic::layer())).await;
+    let addr = server.addr;
+    let started = Instant::now();
+
+    let mut connections = JoinSet::new();
+    for c in 0..CONNECTIONS {
+        let first = (c * REQUESTS_PER_CONNECTION) as u64;
+        connections.spawn(async move {
+            let mut client = Client::connect(addr, protocol).await;
+            let mut tally = Tally::default();
+            match protocol {
+                Protocol::Http1 => {
+                    for n in first..first + REQUESTS_PER_CONNECTION as u64 {
+                        tally.add(one(&mut client, addr, n).await);
+                    }
+                }
+                Protocol::Http2 => {
+                    let per_stream = REQUESTS_PER_CONNECTION / STREAMS_PER_CONNECTION;
+                    let mut streams = JoinSet::new();
+                    for s in 0..STREAMS_PER_CONNECTION {
+                        let mut lane = Client::from_h2_sender(client.h2_sender());
+                        let first = first + (s * per_stream) as u64;
+                        streams.spawn(async move {
+                            let mut tally = Tally::default();
+                            for n in first..first + per_stream as u64 {
+                                tally.add(one(&mut lane, addr, n).await);
+                            }
+                            tally
+                        });
+                    }
+                    for stream in streams.join_all().await {
+                        tally.add(stream);
+                    }
+                }
+            }
+            client.close().await;
+            tally
+        });
+    }
+    let mut tally = Tally::default();
+    for connection in connections.join_all().await {
+        tally.add(connection);
+    }
+
+    assert_eq!(tally.requests, CONNECTIONS * REQUESTS_PER_CONNECTION);
+    eprintln!(
+        "{protocol:?}: {} connections x {} requests: {} answers checked, {} bytes up, {} bytes \
+         down, in {:.2?} (debug builds are slow; not a benchmark)",
+        CONNECTIONS,
+        REQUESTS_PER_CONNECTION,
+        tally.requests,
+        tally.up,
+        tally.down,
+        started.elapsed()
+    );
+}
+
+/// Sends request `n` on `client`; panics unless its answer is the right one. Returns its share
+/// of the figures.
+async fn one(client: &mut Client, addr: SocketAddr, n: u64) -> Tally {
+    let planned = Planned::nth(n);
+    let answer = timeout(HANG, client.send(planned.request(client.protocol, addr))).await;
+    let answer = answer.unwrap_or_else(|_| panic!("request {n}: no answer"));
+    let answer = answer.unwrap_or_else(|e| panic!("request {n}: {e}"));
+    if let Err(problem) = planned.check(&answer) {
+        panic!("request {n}: {problem}");
+    }
+    Tally {
+        requests: 1,
+        up: planned.uploaded(),
+        down: answer.body.len(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_http1_clients_each_get_their_whole_answers() {
+    hammer(Protocol::Http1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_h2c_clients_each_get_their_whole_answers() {
+    hammer(Protocol::Http2).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP/1.1 pipelining
+
+const PIPELINED: usize = 96;
+/// Bodies of the pipelined uploads, taken in turn.
+const PIPELINED_SIZES: [usize; 5] = [0, 5, 700, 2048, 9000];
+
+/// The answer a pipelined request must get.
+enum Due {
+    Item(u64),
+    Echo(Bytes),
+    Sum(Bytes),
+    Refusal(StatusCode),
+}
+
+/// The `i`th pipelined request as it goes on the wire, and its due answer. Among uploads and
+/// downloads: a dot-segment target and a TRACE, which the layer refuses without closing, since
+/// neither carries a body.
+fn pipelined(i: usize) -> (Vec<u8>, Due) {
+    let n = i as u64;
+    let data = payload(n, PIPELINED_SIZES[(i / 6) % PIPELINED_SIZES.len()]);
+    let head = |line: &str| format!("{line} HTTP/1.1\r\nhost: 127.0.0.1\r\n");
+    match i % 6 {
+        0 | 3 => (
+            format!("{}\r\n", head(&format!("GET /item/{n}"))).into_bytes(),
+            Due::Item(n),
+        ),
+        1 => {
+            let mut wire = format!(
+                "{}content-length: {}\r\n\r\n",
+                head("POST /echo"),
+                data.len()
+            )
+            .into_bytes();
+            wire.extend_from_slice(&data);
+            (wire, Due::Echo(data))
+        }
+        2 => {
+            let mut wire =
+                format!("{}transfer-encoding: chunked\r\n\r\n", head("POST /sum")).into_bytes();
+            for chunk in data.chunks(1000) {
+                wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                wire.extend_from_slice(chunk);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n\r\n");
+            (wire, Due::Sum(data))
+        }
+        4 => (
+            format!("{}\r\n", head("GET /a/../b")).into_bytes(),
+            Due::Refusal(StatusCode::BAD_REQUEST),
+        ),
+        _ => (
+            format!("{}\r\n", head("TRACE /item/1")).into_bytes(),
+            Due::Refusal(StatusCode::METHOD_NOT_ALLOWED),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order() {
+    let server = traffic::serve(traffic::routes().layer(traffic::layer())).await;
+    let (requests, dues): (Vec<_>, Vec<_>) = (0..PIPELINED).map(pipelined).unzip();
+    let mut wire = requests.concat();
+    // Last, an upload over the limit whose body never comes: the layer answers 413 at once and
+    // closes, since the body is left unread.
+    wire.extend_from_slice(
+        b"POST /echo HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2000000\r\n\r\n",
+    );
+    let written = wire.len();
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+
+    // Written from another task while the answers are read, so that neither side can fill
+    // its buffers and wait for the other. The write half stays open: a half-closed
+    // connection may be closed by the server before it has answered everything.
+    let writer = tokio::spawn(async move {
+        write.write_all(&wire).await.unwrap();
+        write
+    });
+    let mut reader = BufReader::new(read);
+    let mut answers = Vec::new();
+    for i in 0..=PIPELINED {
+        let answer = timeout(HANG, traffic::wire::read_response(&mut reader)).await;
+        let answer = answer.unwrap_or_else(|_| panic!("answer {i}: none"));
+        answers.push(answer.unwrap_or_else(|| panic!("answer {i}: the connection closed")));
+    }
+    let mut rest = Vec::new();
+    let end = timeout(HANG, reader.read_to_end(&mut rest)).await;
+    let write = writer.await.unwrap();
+    drop(write);
+
+    let read: usize = answers.iter().map(|a| a.body.len()).sum();
+    for (i, (answer, due)) in answers.iter().zip(&dues).enumerate() {
+        let checked = match due {
+            Due::Item(n) => answer.check_item(*n),
+            Due::Echo(data) => answer.check_echo(data),
+            Due::Sum(data) => answer.check_sum(data),
+            Due::Refusal(status) => answer.check_refusal(*status),
+        };
+        if let Err(problem) = checked {
+            panic!("answer {i}: {problem}");
+        }
+    }
+    let last = &answers[PIPELINED];
+    last.check_refusal(StatusCode::PAYLOAD_TOO_LARGE).unwrap();
+    assert_eq!(last.header("connection"), Some("close"));
+    let end = end.expect("the server did not close after the 413");
+    end.expect("a clean close, not a reset");
+    assert!(
+        rest.is_empty(),
+        "{} bytes after the last answer",
+        rest.len()
+    );
+    eprintln!(
+        "pipelining: {} requests ({written} bytes) written back to back on one connection, {} \
+         answers read in order ({read} body bytes), then a clean close",
+        PIPELINED + 1,
+        answers.len()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// WebSocket echo, over an HTTP/1.1 upgrade and over HTTP/2 extended CONNECT
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_echo_of_10_mib_over_an_http1_upgrade() {
+    let server = traffic::serve(websocket::routes().layer(traffic::layer())).await;
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+
+    let url = format!("ws://{}/ws", server.addr);
+    let (socket, response) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    let echoed = echo_10_mib(socket).await;
+
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    check_policy_headers(response.headers());
+    eprintln!(
+        "WebSocket over HTTP/1.1: {} bytes in {} messages each way, hashes equal",
+        echoed.bytes, echoed.messages
+    );
+}
+
+/// The default methods and CONNECT, which HTTP/2 WebSockets need.
+fn allowing_connect() -> SecurityLayer {
+    let mut methods = vec![Method::GET, Method::HEAD, Method::POST, Method::PUT];
+    methods.extend([
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::CONNECT,
+    ]);
+    SecurityLayer::builder()
+        .https(None)
+        .allowed_methods(AllowedMethods::new(methods))
+        .build()
+        .unwrap()
+}
+
+/// Opens `/ws` with an extended CONNECT (RFC 8441 §4) on a new h2c connection.
+async fn connect_websocket(addr: SocketAddr) -> (Client, http::Response<Incoming>) {
+    let mut client = Client::connect(addr, Protocol::Http2).await;
+    let request = Protocol::Http2
+        .request(Method::CONNECT, addr, "/ws")
+        .extension(hyper::ext::Protocol::from_static("websocket"))
+        .header("sec-websocket-version", "13")
+        .body(traffic::full(Bytes::new()))
+        .unwrap();
+    let response = timeout(HANG, client.open(request)).await;
+    (client, response.expect("an answer").unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_echo_of_10_mib_over_h2_extended_connect() {
+    let strict = traffic::serve(websocket::routes().layer(traffic::layer())).await;
+    let allowing = traffic::serve(websocket::routes().layer(allowing_connect())).await;
+
+    let (refused_client, refused) = connect_websocket(strict.addr).await;
+    let (client, mut response) = connect_websocket(allowing.addr).await;
+    let upgraded = timeout(HANG, hyper::upgrade::on(&mut response)).await;
+    let io = TokioIo::new(upgraded.expect("an upgrade").unwrap());
+    let socket = WebSocketStream::from_raw_socket(io, Role::Client, None).await;
+    let echoed = echo_10_mib(socket).await;
+    refused_client.close().await;
+    client.close().await;
+
+    // The default allow-list has no CONNECT, so the HTTP/2 form of the upgrade is refused.
+    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        !refused.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .contains("CONNECT")
+    );
+    // RFC 8441 §5: a 2xx answer opens the tunnel.
+    assert_eq!(response.status(), StatusCode::OK);
+    check_policy_headers(response.headers());
+    eprintln!(
+        "WebSocket over HTTP/2 extended CONNECT: {} bytes in {} messages each way, hashes \
+         equal; refused with 405 under the default allow-list",
+        echoed.bytes, echoed.messages
+    );
+}
+
+/// Panics unless `headers` carry the policy's headers ([`traffic::policy_headers`]).
+fn check_policy_headers(headers: &http::HeaderMap) {
+    if let Err(problem) = traffic::policy_headers(headers) {
+        panic!("{problem}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Server-sent events
+
+const SUBSCRIBERS: u64 = 8;
+const EVENTS: u64 = 200;
+
+/// Per subscriber, the gate its stream waits on before producing each event.
+type Gates = Arc<Mutex<HashMap<u64, mpsc::UnboundedReceiver<()>>>>;
+
+/// `GET /events/{subscriber}`: [`EVENTS`] events, each produced only once the subscriber has
+/// opened the gate for it, which it does only after receiving the previous one. An event
+/// held back anywhere on the way therefore stops the stream, and the test fails on a bounded
+/// wait instead of passing late.
+async fn events(
+    Path(subscriber): Path<u64>,
+    Extension(gates): Extension<Gates>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let gate = gates.lock().unwrap().remove(&subscriber);
+    let gate = gate.expect("a registered subscriber");
+    let events = stream::unfold((gate, 0), move |(mut gate, i)| async move {
+        if i == EVENTS {
+            return None;
+        }
+        gate.recv().await?;
+        let event = Event::default()
+            .id(i.to_string())
+            .data(event_data(subscriber, i));
+        Some((Ok(event), (gate, i + 1)))
+    });
+    Sse::new(events)
+}
+
+/// The data of event `i` for `subscriber`, long enough to fill more than one TCP segment now
+/// and then.
+fn event_data(subscriber: u64, i: u64) -> String {
+    let filler = "x".repeat((i as usize * 97) % 3000);
+    format!("subscriber {subscriber} event {i} {filler}")
+}
+
+/// Reads data frames until one whole event (ended by a blank line) has arrived; `None` once
+/// the body has ended.
+async fn next_event(body: &mut Incoming) -> Option<String> {
+    let mut event = Vec::new();
+    while !event.ends_with(b"\n\n") {
+        let frame = timeout(HANG, body.frame()).await.expect("an event");
+        let Some(frame) = frame else {
+            assert!(event.is_empty(), "the body ended inside an event");
+            return None;
+        };
+        event.extend_from_slice(&frame.unwrap().into_data().expect("only data frames"));
+    }
+    Some(String::from_utf8(event).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sent_events_arrive_whole_in_order_and_one_at_a_time() {
+    let gates = Gates::default();
+    let app = Router::new()
+        .route("/events/{subscriber}", get(events))
+        .layer(traffic::layer())
+        .layer(Extension(Arc::clone(&gates)));
+    let server = traffic::serve(app).await;
+    let addr = server.addr;
+
+    let mut subscribers = JoinSet::new();
+    for subscriber in 0..SUBSCRIBERS {
+        let (open, gate) = mpsc::unbounded_channel();
+        gates.lock().unwrap().insert(subscriber, gate);
+        let protocol = match subscriber % 2 {
+            0 => Protocol::Http1,
+            _ => Protocol::Http2,
+        };
+        subscribers.spawn(async move {
+            let mut client = Client::connect(addr, protocol).await;
+            let request = protocol
+                .request(Method::GET, addr, &format!("/events/{subscriber}"))
+                .header("accept", "text/event-stream")
+                .body(traffic::full(Bytes::new()))
+                .unwrap();
+            let response = timeout(HANG, client.open(request)).await;
+            let response = response.expect("an answer").unwrap();
+            let (head, mut body) = response.into_parts();
+            let mut received = Vec::new();
+            for _ in 0..EVENTS {
+                open.send(()).unwrap();
+                received.push(next_event(&mut body).await);
+            }
+            let end = next_event(&mut body).await;
+            client.close().await;
+            (subscriber, protocol, head, received, end)
+        });
+    }
+    let subscribers = subscribers.join_all().await;
+
+    let mut bytes = 0;
+    for (subscriber, protocol, head, received, end) in &subscribers {
+        let context = format!("subscriber {subscriber} over {protocol:?}");
+        assert_eq!(head.status, StatusCode::OK, "{context}");
+        assert_eq!(
+            head.headers["content-type"], "text/event-stream",
+            "{context}"
+        );
+        assert_eq!(head.headers.get("content-length"), None, "{context}");
+        check_policy_headers(&head.headers);
+        for (i, event) in received.iter().enumerate() {
+            let expected = format!("id: {i}\ndata: {}\n\n", event_data(*subscriber, i as u64));
+            assert_eq!(
+                event.as_deref(),
+                Some(expected.as_str()),
+                "{context}: event {i}"
+            );
+            bytes += expected.len();
+        }
+        assert_eq!(*end, None, "{context}: the stream goes on");
+    }
+    eprintln!(
+        "server-sent events: {SUBSCRIBERS} subscribers (half HTTP/1.1, half h2c) x {EVENTS} \
+         events, {bytes} bytes, each event received before the next was produced"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// gRPC through a tonic server
+
+const UNARY_CLIENTS: usize = 8;
+const UNARY_CALLS: usize = 50;
+const WATCH_CHANGES: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_unary_and_server_streaming_calls_through_tonic() {
+    let (server, reporter) = grpc::serve(traffic::layer()).await;
+    let channel = grpc::channel(server.addr).await;
+
+    // Unary: many concurrent Checks multiplexed on one connection.
+    let mut clients = JoinSet::new();
+    for _ in 0..UNARY_CLIENTS {
+        let mut client = HealthClient::new(channel.clone());
+        clients.spawn(async move {
+            for _ in 0..UNARY_CALLS {
+                let request = HealthCheckRequest {
+                    service: SERVING.to_owned(),
+                };
+                let response = timeout(HANG, client.check(request))
+                    .await
+                    .expect("an answer");
+                let response = response.unwrap();
+                grpc::check_metadata(response.metadata());
+                assert_eq!(response.into_inner().status(), ServingStatus::Serving);
+            }
+        });
+    }
+    clients.join_all().await;
+
+    // Server streaming, health's Watch: each change is waited for before the next is made,
+    // since Watch reports the latest status and may skip one that was overtaken.
+    let mut health = HealthClient::new(channel.clone());
+    let request = HealthCheckRequest {
+        service: SERVING.to_owned(),
+    };
+    let response = health.watch(request).await.unwrap();
+    grpc::check_metadata(response.metadata());
+    let mut watch = response.into_inner();
+    let mut statuses = vec![next_status(&mut watch).await];
+    for change in 0..WATCH_CHANGES {
+        let (reported, expected) = match change % 2 {
+            0 => (Reported::NotServing, ServingStatus::NotServing),
+            _ => (Reported::Serving, ServingStatus::Serving),
+        };
+        reporter.set_service_status(SERVING, reported).await;
+        let status = next_status(&mut watch).await;
+        assert_eq!(status, expected, "change {change}");
+        statuses.push(status);
+    }
+
+    // Server streaming, raw: 300 messages of up to 64 KiB.
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    timeout(HANG, grpc.ready()).await.unwrap().unwrap();
+    let (count, seed) = (300, 7);
+    let path = PathAndQuery::from_static(grpc::FILL);
+    let request = tonic::Request::new(grpc::fill_request(count, seed));
+    let response = grpc
+        .server_streaming(request, path, RawCodec)
+        .await
+        .unwrap();
+    grpc::check_metadata(response.metadata());
+    let mut messages = response.into_inner();
+    let mut filled = 0;
+    for i in 0..count {
+        let message = timeout(HANG, messages.message()).await.expect("a message");
+        let message = message.unwrap().expect("more messages");
+        assert!(message == grpc::fill_message(seed, i), "message {i}");
+        filled += message.len();
+    }
+    assert_eq!(messages.message().await.unwrap(), None);
+
+    assert_eq!(statuses[0], ServingStatus::Serving);
+    eprintln!(
+        "gRPC: {} unary Checks on one channel from {UNARY_CLIENTS} clients, a Watch that \
+         reported {} statuses in order, a server stream of {count} messages ({filled} bytes)",
+        UNARY_CLIENTS * UNARY_CALLS,
+        statuses.len()
+    );
+}
+
+async fn next_status(stream: &mut Streaming<HealthCheckResponse>) -> ServingStatus {
+    let message = timeout(HANG, stream.message()).await.expect("a status");
+    message.unwrap().expect("the stream goes on").status()
+}
+
+const DIGEST_CALLS: usize = 4;
+const DIGEST_MESSAGES: usize = 64;
+const ECHO_MESSAGES: usize = 150;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_client_and_bidirectional_streaming_calls_through_tonic() {
+    let (server, _reporter) = grpc::serve(traffic::layer()).await;
+    let channel = grpc::channel(server.addr).await;
+    let message = |call: usize, i: usize| {
+        payload((call * 1000 + i) as u64, grpc::SIZES[i % grpc::SIZES.len()])
+    };
+
+    // Client streaming: concurrent calls, each answered with a digest of every message.
+    let mut calls = JoinSet::new();
+    for call in 0..DIGEST_CALLS {
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        calls.spawn(async move {
+            let sent: Vec<Bytes> = (0..DIGEST_MESSAGES).map(|i| message(call, i)).collect();
+            timeout(HANG, grpc.ready()).await.unwrap().unwrap();
+            let path = PathAndQuery::from_static(grpc::DIGEST);
+            let request = tonic::Request::new(stream::iter(sent.clone()));
+            let response = timeout(HANG, grpc.client_streaming(request, path, RawCodec)).await;
+            let response = response.expect("an answer").unwrap();
+            grpc::check_metadata(response.metadata());
+            let expected: Vec<u8> = sent.iter().flat_map(|m| grpc::digest_entry(m)).collect();
+            assert!(
+                response.into_inner() == expected,
+                "call {call}: digests differ"
+            );
+            sent.iter().map(Bytes::len).sum::<usize>()
+        });
+    }
+    let digested: usize = calls.join_all().await.into_iter().sum();
+
+    // Bidirectional, in lockstep: each message is sent only once the previous reply has
+    // arrived, so neither direction can be held back until the call ends.
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    timeout(HANG, grpc.ready()).await.unwrap().unwrap();
+    let (outbound, mut queue) = mpsc::channel::<Bytes>(1);
+    let requests = stream::poll_fn(move |cx| queue.poll_recv(cx));
+    outbound.send(message(100, 0)).await.unwrap();
+    let path = PathAndQuery::from_static(grpc::ECHO);
+    let call = grpc.streaming(tonic::Request::new(requests), path, RawCodec);
+    let response = timeout(HANG, call).await.expect("an answer").unwrap();
+    grpc::check_metadata(response.metadata());
+    let mut replies = response.into_inner();
+    let mut echoed = 0;
+    for i in 0..ECHO_MESSAGES {
+        let reply = timeout(HANG, replies.message()).await.expect("a reply");
+        let reply = reply.unwrap().expect("more replies");
+        assert!(
+            reply == grpc::echo_reply(i as u64, &message(100, i)),
+            "reply {i}"
+        );
+        echoed += reply.len();
+        if i + 1 < ECHO_MESSAGES {
+            outbound.send(message(100, i + 1)).await.unwrap();
+        }
+    }
+    drop(outbound);
+    assert_eq!(
+        timeout(HANG, replies.message()).await.unwrap().unwrap(),
+        None
+    );
+
+    // Bidirectional, free-running: every message sent at once, the replies read afterwards.
+    let sent: Vec<Bytes> = (0..ECHO_MESSAGES).map(|i| message(200, i)).collect();
+    let path = PathAndQuery::from_static(grpc::ECHO);
+    let request = tonic::Request::new(stream::iter(sent.clone()));
+    timeout(HANG, grpc.ready()).await.unwrap().unwrap();
+    let response = grpc.streaming(request, path, RawCodec).await.unwrap();
+    let mut replies = response.into_inner();
+    for (i, message) in sent.iter().enumerate() {
+        let reply = timeout(HANG, replies.message()).await.expect("a reply");
+        let reply = reply.unwrap().expect("more replies");
+        assert!(
+            reply == grpc::echo_reply(i as u64, message),
+            "free-running reply {i}"
+        );
+        echoed += reply.len();
+    }
+    assert_eq!(replies.message().await.unwrap(), None);
+
+    eprintln!(
+        "gRPC: {DIGEST_CALLS} concurrent client streams of {DIGEST_MESSAGES} messages \
+         ({digested} bytes) digested intact; {} bidirectional messages echoed intact ({echoed} \
+         bytes), half in lockstep",
+        2 * ECHO_MESSAGES
+    );
+}
