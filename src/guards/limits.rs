@@ -25,6 +25,15 @@
 //! The limit counts the bytes on the wire. Put request decompression (tower-http's
 //! `RequestDecompressionLayer`) inside this layer, and give it a limit of its own: a few
 //! kilobytes of gzip can inflate to gigabytes, which only a limit after decompression sees.
+//!
+//! # Limitations
+//!
+//! A body whose size is not announced is counted as it streams. When it crosses the limit
+//! before the application has answered, the answer becomes a `413`; once the application has
+//! started its response (a gRPC client or bidirectional stream, a handler that answers before
+//! reading everything), only the body error reaches it, no `body_too_large` event is written,
+//! and a gRPC call ends with `UNKNOWN`. The limit bounds a stream's total request bytes, so
+//! give long-lived streaming routes a limit of their own.
 
 use http::StatusCode;
 use http::header::{self, HeaderMap};
