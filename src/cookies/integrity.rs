@@ -151,11 +151,10 @@ impl Integrity {
                     .emit();
                     continue;
                 };
-                if old_key
-                    && let Ok(text) = String::from_utf8(plain.clone()) {
-                        let name = String::from_utf8_lossy(name).into();
-                        reissue.0.push((name, text));
-                    }
+                if old_key && let Ok(text) = String::from_utf8(plain.clone()) {
+                    let name = String::from_utf8_lossy(name).into();
+                    reissue.0.push((name, text));
+                }
                 if !out.is_empty() {
                     out.extend_from_slice(b"; ");
                 }
@@ -167,9 +166,10 @@ impl Integrity {
                 out.extend_from_slice(&plain);
             }
             if let Ok(value) = HeaderValue::from_bytes(&out)
-                && !out.is_empty() {
-                    request.headers_mut().append(header::COOKIE, value);
-                }
+                && !out.is_empty()
+            {
+                request.headers_mut().append(header::COOKIE, value);
+            }
         }
         for (name, _) in &reissue.0 {
             log_reissue(request, name);

@@ -401,11 +401,12 @@ impl CookieRules {
         let mut dropped = false;
         for value in cookies.iter_mut() {
             if let Some(integrity) = &self.integrity
-                && let Err(reason) = integrity.seal(value) {
-                    drop_cookie(value, reason, method, path, who);
-                    dropped = true;
-                    continue;
-                }
+                && let Err(reason) = integrity.seal(value)
+            {
+                drop_cookie(value, reason, method, path, who);
+                dropped = true;
+                continue;
+            }
             match harden(value.as_bytes(), self.required(value.as_bytes())) {
                 Hardened::Unchanged => {}
                 Hardened::Appended(mut hardened) => {

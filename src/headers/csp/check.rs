@@ -99,13 +99,13 @@ pub(super) fn check_sources(
         && let Some(bad) = sources
             .iter()
             .find(|s| s.starts_with('\'') && !matches!(s.as_str(), "'self'" | "'none'"))
-        {
-            return Err(ConfigError::invalid(
-                at,
-                bad,
-                "hosts, schemes, 'self' or 'none' (frame-ancestors ignores other keywords)",
-            ));
-        }
+    {
+        return Err(ConfigError::invalid(
+            at,
+            bad,
+            "hosts, schemes, 'self' or 'none' (frame-ancestors ignores other keywords)",
+        ));
+    }
     Ok(())
 }
 
