@@ -208,7 +208,7 @@ impl Policy {
     fn guard<B>(&self, request: &Request<B>, https: Option<bool>) -> Result<Option<u64>, Refusal> {
         if let Some(methods) = &self.methods {
             methods
-                .check(request.method(), request.headers())
+                .check(request.method(), request.uri(), request.headers())
                 .map_err(|r| Refusal {
                     status: r.status,
                     reason: match r.status {
@@ -321,28 +321,9 @@ impl Policy {
         mut state: RequestState,
         response: Response<B>,
     ) -> Response<ResponseBody<B>> {
-        if let Some(tripped) = &state.body_tripped {
-            if tripped.load(Ordering::Relaxed) {
-                // The handler saw the body fail; whatever it answered, the client gets a 413.
-                let refusal = Refusal {
-                    status: StatusCode::PAYLOAD_TOO_LARGE,
-                    reason: Refused::BodyTooLarge,
-                    event: EventKind::BodyTooLarge,
-                    rule: "body-size",
-                    header: None,
-                };
-                let mut rejection = self.rejection(
-                    refusal,
-                    &state.method,
-                    &state.uri,
-                    state.format(),
-                    &state.context,
-                );
-                rejection.close = state.http1;
-                let mut refused = rejection.into_response();
-                self.finish(&mut state, &mut refused);
-                return refused.map(ResponseBody::generated);
-            }
+        // The handler saw the body fail; whatever it answered, the client gets a 413.
+        if let Some(refused) = self.body_too_large(&mut state) {
+            return refused;
         }
         let mut response = response;
         let status = response.status();
@@ -380,6 +361,14 @@ impl Policy {
         panic: Option<&Box<dyn std::any::Any + Send>>,
         place: &'static str,
     ) -> Response<ResponseBody<B>> {
+        // An error after the body crossed the limit is most likely the `LengthLimitError`
+        // passed on, which promises a 413 however the handler reacts. A panic stays a 500: it
+        // is the application's own fault, whatever the body did.
+        if panic.is_none()
+            && let Some(refused) = self.body_too_large(&mut state)
+        {
+            return refused;
+        }
         let id = state.context.request_id.as_ref();
         match panic {
             Some(payload) => Event {
@@ -399,6 +388,33 @@ impl Policy {
         let mut response = scrub::internal_error(state.format(), id);
         self.finish(&mut state, &mut response);
         response.map(ResponseBody::generated)
+    }
+
+    /// The `413` that replaces the application's answer once a counted body crossed the
+    /// limit, or `None` while it has not.
+    fn body_too_large<B>(&self, state: &mut RequestState) -> Option<Response<ResponseBody<B>>> {
+        let tripped = state.body_tripped.as_ref()?;
+        if !tripped.load(Ordering::Relaxed) {
+            return None;
+        }
+        let refusal = Refusal {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: Refused::BodyTooLarge,
+            event: EventKind::BodyTooLarge,
+            rule: "body-size",
+            header: None,
+        };
+        let mut rejection = self.rejection(
+            refusal,
+            &state.method,
+            &state.uri,
+            state.format(),
+            &state.context,
+        );
+        rejection.close = state.http1;
+        let mut refused = rejection.into_response();
+        self.finish(state, &mut refused);
+        Some(refused.map(ResponseBody::generated))
     }
 
     fn log_scrubbed(&self, state: &RequestState, rule: &'static str, status: StatusCode) {

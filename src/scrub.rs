@@ -15,7 +15,10 @@
 //! [`Security`](crate::Security) keeps the inner service's error type but never returns an
 //! error from its response future: an `Err` becomes a scrubbed `500` (and an `error_scrubbed`
 //! event naming the `service-error` rule), because a server turns an unhandled error into a
-//! dropped connection, which helps no one. Errors from `poll_ready` still propagate.
+//! dropped connection, which helps no one. Once the request body has crossed the size limit,
+//! an `Err` is answered `413` instead, so a handler may pass the body's
+//! [`LengthLimitError`](crate::guards::body::LengthLimitError) on with `?`. Errors from
+//! `poll_ready` still propagate.
 //!
 //! # Limitations
 //!

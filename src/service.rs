@@ -115,7 +115,8 @@ impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    /// Never an `Err`: an error of the inner service becomes a scrubbed `500`.
+    /// Never an `Err`: an error of the inner service becomes a scrubbed `500`, or a `413` once
+    /// the request body crossed the limit.
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
