@@ -43,8 +43,6 @@ use tonic_health::ServingStatus as Reported;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
-use tower_security::SecurityLayer;
-use tower_security::guards::method::AllowedMethods;
 
 mod common;
 mod traffic;
@@ -369,29 +367,32 @@ async fn websocket_echo_of_10_mib_over_an_http1_upgrade() {
     );
 }
 
-/// The default methods and CONNECT, which HTTP/2 WebSockets need.
-fn allowing_connect() -> SecurityLayer {
-    let mut methods = vec![Method::GET, Method::HEAD, Method::POST, Method::PUT];
-    methods.extend([
-        Method::PATCH,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::CONNECT,
-    ]);
-    SecurityLayer::builder()
-        .https(None)
-        .allowed_methods(AllowedMethods::new(methods))
-        .build()
-        .unwrap()
-}
-
-/// Opens `/ws` with an extended CONNECT (RFC 8441 §4) on a new h2c connection.
-async fn connect_websocket(addr: SocketAddr) -> (Client, http::Response<Incoming>) {
+/// Opens `/ws` with an extended CONNECT (RFC 8441 §4) on a new h2c connection, with the
+/// extra `headers` a browser would add.
+async fn connect_websocket(
+    addr: SocketAddr,
+    headers: &[(&str, &str)],
+) -> (Client, http::Response<Incoming>) {
     let mut client = Client::connect(addr, Protocol::Http2).await;
-    let request = Protocol::Http2
+    let mut request = Protocol::Http2
         .request(Method::CONNECT, addr, "/ws")
         .extension(hyper::ext::Protocol::from_static("websocket"))
-        .header("sec-websocket-version", "13")
+        .header("sec-websocket-version", "13");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(traffic::full(Bytes::new())).unwrap();
+    let response = timeout(HANG, client.open(request)).await;
+    (client, response.expect("an answer").unwrap())
+}
+
+/// Asks for a tunnel with a classic CONNECT, whose target is an authority alone (RFC 9110
+/// §9.3.6), on a new h2c connection.
+async fn connect_tunnel(addr: SocketAddr) -> (Client, http::Response<Incoming>) {
+    let mut client = Client::connect(addr, Protocol::Http2).await;
+    let request = http::Request::builder()
+        .method(Method::CONNECT)
+        .uri(addr.to_string())
         .body(traffic::full(Bytes::new()))
         .unwrap();
     let response = timeout(HANG, client.open(request)).await;
@@ -400,32 +401,37 @@ async fn connect_websocket(addr: SocketAddr) -> (Client, http::Response<Incoming
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_echo_of_10_mib_over_h2_extended_connect() {
-    let strict = traffic::serve(websocket::routes().layer(traffic::layer())).await;
-    let allowing = traffic::serve(websocket::routes().layer(allowing_connect())).await;
+    let server = traffic::serve(websocket::routes().layer(traffic::layer())).await;
 
-    let (refused_client, refused) = connect_websocket(strict.addr).await;
-    let (client, mut response) = connect_websocket(allowing.addr).await;
+    let (client, mut response) = connect_websocket(server.addr, &[]).await;
     let upgraded = timeout(HANG, hyper::upgrade::on(&mut response)).await;
     let io = TokioIo::new(upgraded.expect("an upgrade").unwrap());
     let socket = WebSocketStream::from_raw_socket(io, Role::Client, None).await;
     let echoed = echo_10_mib(socket).await;
-    refused_client.close().await;
     client.close().await;
+    let cross_site = [("origin", "https://evil.example")];
+    let (forged_client, forged) = connect_websocket(server.addr, &cross_site).await;
+    let (tunnel_client, tunnel) = connect_tunnel(server.addr).await;
+    forged_client.close().await;
+    tunnel_client.close().await;
 
-    // The default allow-list has no CONNECT, so the HTTP/2 form of the upgrade is refused.
-    assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // RFC 8441 §5: a 2xx answer opens the tunnel. The default allow-list lets the HTTP/2
+    // handshake through as it lets the HTTP/1.1 one, a GET.
+    assert_eq!(response.status(), StatusCode::OK);
+    check_policy_headers(response.headers());
+    // Another site's page cannot open a socket with the user's cookies.
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // A tunnel to another host still needs CONNECT in the list.
+    assert_eq!(tunnel.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(
-        !refused.headers()["allow"]
+        !tunnel.headers()["allow"]
             .to_str()
             .unwrap()
             .contains("CONNECT")
     );
-    // RFC 8441 §5: a 2xx answer opens the tunnel.
-    assert_eq!(response.status(), StatusCode::OK);
-    check_policy_headers(response.headers());
     eprintln!(
         "WebSocket over HTTP/2 extended CONNECT: {} bytes in {} messages each way, hashes \
-         equal; refused with 405 under the default allow-list",
+         equal; a cross-site handshake refused with 403, a tunnel with 405",
         echoed.bytes, echoed.messages
     );
 }

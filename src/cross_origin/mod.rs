@@ -11,7 +11,8 @@
 //!
 //! | request | verdict |
 //! |---|---|
-//! | method `GET`, `HEAD` or `OPTIONS` | allowed: a safe method ([RFC 9110 §9.2.1]) |
+//! | a WebSocket handshake: `Upgrade: websocket`, or HTTP/2's extended `CONNECT` | judged like a state-changing request below: the socket carries the user's cookies, and what it does is up to the application (cross-site WebSocket hijacking) |
+//! | any other `GET`, `HEAD` or `OPTIONS` | allowed: a safe method ([RFC 9110 §9.2.1]) |
 //! | `Sec-Fetch-Site: same-origin` or `none` | allowed |
 //! | any other `Sec-Fetch-Site`, or the header twice | refused |
 //! | neither `Sec-Fetch-Site` nor `Origin` | allowed: not a browser, or a very old one |
@@ -250,7 +251,7 @@ impl CompiledCrossOrigin {
 
     /// Decides whether `request` may reach the service.
     pub(crate) fn check<B>(&self, request: &Request<B>) -> Result<(), Refusal> {
-        if is_safe(request.method()) {
+        if is_safe(request.method()) && !opens_websocket(request) {
             return Ok(());
         }
 
@@ -307,6 +308,20 @@ impl Refusal {
 /// `get` is some other method and is checked.
 fn is_safe(method: &Method) -> bool {
     *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS
+}
+
+/// Whether a request opens a WebSocket: `Upgrade: websocket` (RFC 6455 §4.1; the token is
+/// case-insensitive) or an HTTP/2 extended `CONNECT` (RFC 8441 §4). A browser lets any page
+/// open one to any site with the user's cookies, and the same-origin policy does not apply to
+/// what comes back.
+fn opens_websocket<B>(request: &Request<B>) -> bool {
+    crate::guards::method::is_extended_connect(request.method(), request.uri())
+        || request
+            .headers()
+            .get_all(http::header::UPGRADE)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
 }
 
 /// The verdict on an unsafe request, before exemptions.

@@ -34,6 +34,10 @@ impl Req {
         Self(self.0.uri(uri))
     }
 
+    fn upgrade(self, value: &str) -> Self {
+        Self(self.0.header(http::header::UPGRADE, value))
+    }
+
     fn build(self) -> Request<()> {
         self.0.body(()).unwrap()
     }
@@ -58,6 +62,15 @@ fn requests_are_judged_by_method_fetch_metadata_origin_and_host() {
         ("HEAD cross-site", req("HEAD").site("cross-site").origin(evil), Ok(())),
         ("OPTIONS cross-site", req("OPTIONS").site("cross-site"), Ok(())),
         ("lowercase get is not GET", req("get").site("cross-site"), Err(CrossSite)),
+        // A WebSocket handshake carries the user's cookies into a socket: judged as unsafe.
+        ("ws cross-site", req("GET").upgrade("websocket").site("cross-site"), Err(CrossSite)),
+        ("ws token case", req("GET").upgrade("h2c, WebSocket").origin(evil).host("a.test"), Err(OriginMismatch)),
+        ("ws same-origin", req("GET").upgrade("websocket").site("same-origin"), Ok(())),
+        ("ws same host", req("GET").upgrade("websocket").origin(ours).host("a.test"), Ok(())),
+        ("ws no browser", req("GET").upgrade("websocket"), Ok(())),
+        ("other upgrade", req("GET").upgrade("h2c").site("cross-site"), Ok(())),
+        ("h2 ws cross-site", req("CONNECT").uri("https://a.test/ws").site("cross-site"), Err(CrossSite)),
+        ("h2 ws same-origin", req("CONNECT").uri("https://a.test/ws").site("same-origin"), Ok(())),
         // Sec-Fetch-Site decides when present.
         ("POST same-origin", post().site("same-origin"), Ok(())),
         ("POST none", post().site("none"), Ok(())),

@@ -5,6 +5,12 @@
 //! another method are refused outright: they let a form, which can only `POST`, reach a
 //! `DELETE` handler and slip past checks keyed on the method.
 //!
+//! HTTP/2's extended `CONNECT` (RFC 8441), the form a WebSocket handshake takes there, is the
+//! same request as a `GET` with `Upgrade: websocket` over HTTP/1.1, so it is allowed wherever
+//! `GET` is. A classic `CONNECT`, which asks for a tunnel to another host, needs `CONNECT` in
+//! the list. The two are told apart by the target: an extended `CONNECT` carries a path
+//! (RFC 8441 §4), a tunnel only an authority (RFC 9110 §9.3.6).
+//!
 //! # Example
 //!
 //! ```
@@ -19,7 +25,7 @@
 //! # Ok::<(), tower_security::ConfigError>(())
 //! ```
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 
 use crate::ConfigError;
 
@@ -99,8 +105,15 @@ pub(crate) struct MethodRefusal {
 }
 
 impl CompiledMethods {
-    pub(crate) fn check(&self, method: &Method, headers: &HeaderMap) -> Result<(), MethodRefusal> {
-        if !self.methods.contains(method) {
+    pub(crate) fn check(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<(), MethodRefusal> {
+        let allowed = self.methods.contains(method)
+            || (is_extended_connect(method, uri) && self.methods.contains(&Method::GET));
+        if !allowed {
             return Err(MethodRefusal {
                 status: StatusCode::METHOD_NOT_ALLOWED,
                 rule: "method-not-allowed",
@@ -125,6 +138,12 @@ impl CompiledMethods {
             self.allow.to_str().unwrap_or("")
         )
     }
+}
+
+/// Whether a request is HTTP/2's extended `CONNECT` (RFC 8441 §4), which has a path, rather
+/// than a tunnel request, whose target is an authority alone (RFC 9110 §9.3.6).
+pub(crate) fn is_extended_connect(method: &Method, uri: &Uri) -> bool {
+    *method == Method::CONNECT && uri.path().starts_with('/')
 }
 
 #[cfg(test)]
@@ -168,7 +187,7 @@ mod tests {
         ];
 
         for (name, method, headers, expected) in cases {
-            let result = methods.check(&method, headers);
+            let result = methods.check(&method, &Uri::from_static("example.com:443"), headers);
 
             assert_eq!(
                 result.as_ref().map(|_| ()).map_err(|r| r.rule),
@@ -186,6 +205,30 @@ mod tests {
                     _ => assert_eq!(allow, None, "{name}"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn extended_connect_goes_with_get_and_a_tunnel_needs_connect() {
+        let headers = HeaderMap::new();
+        let default = AllowedMethods::default().compile().unwrap();
+        let no_get = AllowedMethods::new([Method::POST]).compile().unwrap();
+        let tunnels = AllowedMethods::new([Method::CONNECT]).compile().unwrap();
+        // An h2 extended CONNECT arrives with :scheme, :authority and :path; a tunnel request
+        // with :authority only.
+        let websocket = Uri::from_static("https://example.com/chat");
+        let tunnel = Uri::from_static("example.com:443");
+        let cases = [
+            ("extended, GET allowed", &default, &websocket, true),
+            ("tunnel, default list", &default, &tunnel, false),
+            ("extended, no GET", &no_get, &websocket, false),
+            ("tunnel, CONNECT listed", &tunnels, &tunnel, true),
+        ];
+
+        for (name, methods, uri, allowed) in cases {
+            let verdict = methods.check(&Method::CONNECT, uri, &headers);
+
+            assert_eq!(verdict.is_ok(), allowed, "{name}");
         }
     }
 
