@@ -181,6 +181,8 @@ impl HeaderSettings {
                 )
             })
             .transpose()?;
+        // Browsers read it on HTTPS responses only, so it is sent with HSTS.
+        let mut reporting = None;
         let mut endpoints = Vec::with_capacity(2);
         if let Some(url) = enforce_url {
             endpoints.push((ENFORCE_GROUP, url));
@@ -195,7 +197,7 @@ impl HeaderSettings {
                 .map(|(group, url)| format!("{group}=\"{url}\""))
                 .collect::<Vec<_>>()
                 .join(", ");
-            push(reporting_endpoints(), dynamic(&value, "report_to")?);
+            reporting = Some(dynamic(&value, "report_to")?);
         }
 
         let hsts = match &self.hsts {
@@ -261,6 +263,7 @@ impl HeaderSettings {
         let mut policy = HeaderPolicy {
             fixed: fixed.into_boxed_slice(),
             hsts: hsts.filter(|_| !development),
+            reporting_endpoints: reporting,
             csp,
             csp_report_only,
             no_store: self.no_store_by_default.then(|| fixed_value(NO_STORE)),
@@ -323,10 +326,12 @@ impl CspPair {
         group: &str,
     ) -> Result<Self, ConfigError> {
         const UPGRADE: &str = "upgrade-insecure-requests";
-        let https = csp.compile(setting, group)?;
-        let plain = match csp.sources(UPGRADE) {
-            Some(_) => Some(csp.clone().remove(UPGRADE).compile(setting, group)?),
-            None => None,
+        let https = csp.compile(setting, Some(group))?;
+        // Without `report-to` too: browsers ignore `Reporting-Endpoints` on plain HTTP, and
+        // `report-to` would silence the `report-uri` they do follow (CSP3 §6.5).
+        let plain = match (csp.sources(UPGRADE), csp.report_url()) {
+            (None, None) => None,
+            _ => Some(csp.clone().remove(UPGRADE).compile(setting, None)?),
         };
         Ok(Self { https, plain })
     }
@@ -345,6 +350,8 @@ pub(crate) struct HeaderPolicy {
     fixed: Box<[(HeaderName, HeaderValue)]>,
     /// Sent on responses not known to be plain HTTP (RFC 6797 §7.2).
     hsts: Option<HeaderValue>,
+    /// Also only on responses not known to be plain HTTP: browsers ignore it elsewhere.
+    reporting_endpoints: Option<HeaderValue>,
     csp: Option<CspPair>,
     csp_report_only: Option<CspPair>,
     no_store: Option<HeaderValue>,
@@ -387,6 +394,9 @@ impl HeaderPolicy {
         }
         if let Some(hsts) = self.hsts.as_ref().filter(|_| !plain) {
             map.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        if let Some(endpoints) = self.reporting_endpoints.as_ref().filter(|_| !plain) {
+            map.insert(reporting_endpoints(), endpoints.clone());
         }
         for (name, value) in self.fixed.iter() {
             map.insert(name, value.clone());
@@ -435,15 +445,20 @@ impl HeaderPolicy {
         }
         headers.reserve(self.fixed.len() + 4);
         if let Some(id) = request_id
-            && let Entry::Vacant(entry) = headers.entry(X_REQUEST_ID) {
-                entry.insert(id.clone());
-            }
+            && let Entry::Vacant(entry) = headers.entry(X_REQUEST_ID)
+        {
+            entry.insert(id.clone());
+        }
 
         for (name, value) in self.fixed.iter() {
             self.set(headers, name, || value.clone());
         }
         if let Some(hsts) = self.hsts.as_ref().filter(|_| https != Some(false)) {
             self.set(headers, &header::STRICT_TRANSPORT_SECURITY, || hsts.clone());
+        }
+        let endpoints = self.reporting_endpoints.as_ref();
+        if let Some(endpoints) = endpoints.filter(|_| https != Some(false)) {
+            self.set(headers, &reporting_endpoints(), || endpoints.clone());
         }
 
         for (name, csp) in self.csps(https) {
@@ -477,6 +492,11 @@ impl HeaderPolicy {
         if let Some(hsts) = &self.hsts {
             let value = format!("{} on HTTPS responses", hsts.to_str().unwrap_or_default());
             out.push(Control::new(AREA, "strict-transport-security", value));
+        }
+        if let Some(endpoints) = &self.reporting_endpoints {
+            let value = String::from_utf8_lossy(endpoints.as_bytes());
+            let value = format!("{value} on HTTPS responses");
+            out.push(Control::new(AREA, "reporting-endpoints", value));
         }
         for (name, value) in self.fixed.iter() {
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -547,9 +567,10 @@ impl HeaderPolicy {
             }
         }
         if let Some(id) = request_id
-            && let Entry::Vacant(entry) = merged.entry(X_REQUEST_ID) {
-                entry.insert(id.clone());
-            }
+            && let Entry::Vacant(entry) = merged.entry(X_REQUEST_ID)
+        {
+            entry.insert(id.clone());
+        }
         if self.nonce {
             for (name, csp) in self.csps(https).filter(|(_, csp)| csp.uses_nonce()) {
                 if let Entry::Vacant(entry) = merged.entry(name) {
@@ -573,10 +594,6 @@ impl HeaderPolicy {
 mod tests {
     use super::*;
 
-    fn names(policy: &HeaderPolicy) -> Vec<&str> {
-        policy.fixed.iter().map(|(name, _)| name.as_str()).collect()
-    }
-
     #[test]
     fn strict_compiles_with_a_nonce() {
         let policy = HeaderSettings::strict().compile(false).unwrap();
@@ -584,7 +601,7 @@ mod tests {
         assert!(policy.nonce);
         assert_eq!(policy.fixed.len(), 11);
         assert!(policy.hsts.is_some());
-        assert!(!names(&policy).contains(&"reporting-endpoints"));
+        assert!(policy.reporting_endpoints.is_none());
     }
 
     /// The template path and the header-by-header path must give the same headers; only the
@@ -660,6 +677,37 @@ mod tests {
         assert!(!headers.contains_key(X_REQUEST_ID));
     }
 
+    /// Browsers ignore `Reporting-Endpoints` on plain HTTP, and `report-to` would make them
+    /// ignore `report-uri`: plain-HTTP responses report by `report-uri` alone.
+    #[test]
+    fn plain_http_reports_by_report_uri_alone() {
+        let settings = HeaderSettings {
+            csp: Some(ContentSecurityPolicy::strict().report_to("/csp")),
+            ..HeaderSettings::strict()
+        };
+        let policy = settings.compile(false).unwrap();
+        let cases = [
+            ("https", None, true),
+            ("plain, merged", Some(false), false),
+            ("unknown", None, true),
+        ];
+
+        for (name, https, reporting_api) in cases {
+            let mut response = Response::new(());
+            policy.on_response(Some(CspNonce::generate()), https, None, &mut response);
+
+            let headers = response.headers();
+            let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+            assert!(csp.ends_with("report-uri /csp"), "{name}: {csp}");
+            assert_eq!(csp.contains("report-to"), reporting_api, "{name}: {csp}");
+            assert_eq!(
+                headers.contains_key("reporting-endpoints"),
+                reporting_api,
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn report_urls_become_one_reporting_endpoint_each() {
         let cases = [
@@ -681,12 +729,9 @@ mod tests {
 
             let policy = settings.compile(false).unwrap();
 
-            let endpoints = policy
-                .fixed
-                .iter()
-                .find(|(n, _)| n == "reporting-endpoints");
+            let endpoints = policy.reporting_endpoints.as_ref();
             assert_eq!(
-                endpoints.map(|(_, v)| v.to_str().unwrap()),
+                endpoints.map(|v| v.to_str().unwrap()),
                 Some(expected),
                 "{name}"
             );

@@ -109,6 +109,10 @@ impl ContentSecurityPolicy {
     /// `url` is an `https://` URL, a path on this origin such as `/csp-reports`, or an
     /// `http://` URL on `localhost` or a loopback address, the only places browsers deliver
     /// reports to.
+    ///
+    /// Browsers read `Reporting-Endpoints` only on HTTPS responses, and a policy with
+    /// `report-to` makes them ignore `report-uri` (CSP3 §6.5), so a response known to be plain
+    /// HTTP gets `report-uri` alone, and no `Reporting-Endpoints`.
     pub fn report_to(mut self, url: impl Into<String>) -> Self {
         self.report_url = Some(url.into());
         self
@@ -134,8 +138,13 @@ impl ContentSecurityPolicy {
 
     /// Validates the policy and splits its rendering around the nonce placeholders.
     ///
-    /// `group` is the Reporting API endpoint name that `report-to` refers to.
-    pub(crate) fn compile(&self, setting: &str, group: &str) -> Result<CompiledCsp, ConfigError> {
+    /// `group` is the Reporting API endpoint name that `report-to` refers to; with `None`,
+    /// reports go by `report-uri` alone, for plain-HTTP responses.
+    pub(crate) fn compile(
+        &self,
+        setting: &str,
+        group: Option<&str>,
+    ) -> Result<CompiledCsp, ConfigError> {
         let mut parts = Vec::new();
         let mut current = String::with_capacity(256);
         let mut seen: Vec<&str> = Vec::with_capacity(self.directives.len());
@@ -189,9 +198,12 @@ impl ContentSecurityPolicy {
             if !current.is_empty() || !parts.is_empty() {
                 current.push_str("; ");
             }
-            current.push_str("report-to ");
-            current.push_str(group);
-            current.push_str("; report-uri ");
+            if let Some(group) = group {
+                current.push_str("report-to ");
+                current.push_str(group);
+                current.push_str("; ");
+            }
+            current.push_str("report-uri ");
             current.push_str(url);
         }
         parts.push(current);
@@ -259,7 +271,7 @@ mod tests {
     use crate::ConfigErrorKind;
 
     fn compile(csp: ContentSecurityPolicy) -> Result<CompiledCsp, ConfigError> {
-        csp.compile("content_security_policy", "csp-endpoint")
+        csp.compile("content_security_policy", Some("csp-endpoint"))
     }
 
     #[test]
