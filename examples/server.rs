@@ -594,7 +594,7 @@ pub async fn serve(
 }
 
 /// A TLS acceptor for the PEM certificate chain and private key at these paths.
-fn tls_acceptor(cert: &str, key: &str) -> Result<TlsAcceptor, String> {
+pub fn tls_acceptor(cert: &str, key: &str) -> Result<TlsAcceptor, String> {
     use tokio_rustls::rustls::pki_types::pem::PemObject as _;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
