@@ -446,6 +446,9 @@ pub const PEER_HEADERS: [&str; 15] = [
 /// What the tower-http stack answers with: `CatchPanicLayer` boxes every body.
 pub type PeerBody = tower_http::body::UnsyncBoxBody<Bytes, tower_http::BoxError>;
 
+/// The tower-http stack's answers.
+pub type PeerAnswer = Response<PeerBody>;
+
 type Limited<B> = tower_http::body::Limited<B>;
 
 /// What the application's answer is inside the tower-http stack's body limit.
@@ -486,7 +489,7 @@ pub fn tower_http_stack<S, B>(
     inner: S,
     headers: &[(HeaderName, HeaderValue)],
     stripping: Stripping,
-) -> impl Service<Request<B>, Response = Response<PeerBody>, Error = Infallible, Future: Send + 'static>
+) -> impl Service<Request<B>, Response = PeerAnswer, Error = Infallible, Future: Send + 'static>
 + Clone
 + Send
 + 'static

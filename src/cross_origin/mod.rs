@@ -11,13 +11,17 @@
 //!
 //! | request | verdict |
 //! |---|---|
-//! | a WebSocket handshake: `Upgrade: websocket`, or HTTP/2's extended `CONNECT` | judged like a state-changing request below: the socket carries the user's cookies, and what it does is up to the application (cross-site WebSocket hijacking) |
+//! | a WebSocket handshake: `Upgrade: websocket`, or h2's extended `CONNECT` | by the rows below |
 //! | any other `GET`, `HEAD` or `OPTIONS` | allowed: a safe method ([RFC 9110 §9.2.1]) |
 //! | `Sec-Fetch-Site: same-origin` or `none` | allowed |
 //! | any other `Sec-Fetch-Site`, or the header twice | refused |
 //! | neither `Sec-Fetch-Site` nor `Origin` | allowed: not a browser, or a very old one |
 //! | `Origin` whose host and port are the request's `Host` | allowed |
 //! | any other `Origin`, `null` included | refused |
+//!
+//! A WebSocket handshake is a `GET` over HTTP/1.1, yet the socket it opens carries the user's
+//! cookies and lets the page read what comes back, so it is judged like a state-changing
+//! request (cross-site WebSocket hijacking).
 //!
 //! A request that would be refused is let through when its `Origin` is one of the
 //! [trusted origins](CrossOriginProtection::trusted_origin), or its path one of the
