@@ -11,10 +11,8 @@
 //! The heap is measured by a counting allocator over the whole test binary, so this file
 //! holds a single test: another running beside it would count too.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -27,60 +25,8 @@ mod traffic;
 
 use traffic::{Answer, BODY_LIMIT, Client, HANG, Protocol, ReqBody, payload};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn grew(by: usize) {
-    let live = LIVE.fetch_add(by as isize, Ordering::Relaxed) + by as isize;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-fn shrank(by: usize) {
-    LIVE.fetch_sub(by as isize, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters only
-// observe sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as above.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as above.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            shrank(layout.size());
-            grew(new_size);
-        }
-        new
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::heap::Tracking = common::heap::Tracking;
 
 /// How long the soak runs unless `TOWER_SECURITY_SOAK_SECS` says otherwise.
 const DEFAULT_SECS: u64 = 20;
@@ -445,10 +391,10 @@ async fn settle_tasks(expected: usize) -> usize {
 /// moment after the task stops counting as alive.
 async fn settle_heap(baseline: isize) -> isize {
     let started = Instant::now();
-    while LIVE.load(Ordering::Relaxed) - baseline > HEAP_SLACK && started.elapsed() < HANG {
+    while common::heap::live() - baseline > HEAP_SLACK && started.elapsed() < HANG {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    LIVE.load(Ordering::Relaxed)
+    common::heap::live()
 }
 
 #[test]
@@ -474,8 +420,7 @@ fn mixed_traffic_soak_leaves_no_tasks_or_heap_behind() {
         let idle_tasks = metrics.num_alive_tasks();
         warm_up(addr).await;
         let tasks_before = settle_tasks(idle_tasks).await;
-        let heap_before = LIVE.load(Ordering::Relaxed);
-        PEAK.store(heap_before, Ordering::Relaxed);
+        let heap_before = common::heap::reset_peak();
 
         let started = Instant::now();
         let deadline = started + Duration::from_secs(secs);
@@ -491,7 +436,7 @@ fn mixed_traffic_soak_leaves_no_tasks_or_heap_behind() {
             tally.add(client);
         }
         let elapsed = started.elapsed();
-        let peak = PEAK.load(Ordering::Relaxed);
+        let peak = common::heap::peak();
         let tasks_after = settle_tasks(tasks_before).await;
         let heap_after = settle_heap(heap_before).await;
         drop(server);

@@ -4,10 +4,8 @@
 //! The measure is a counting allocator over the whole test binary, so this file holds a
 //! single test: another running beside it would count too.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -18,60 +16,10 @@ use tower::{Layer, Service, ServiceExt};
 use tower_security::SecurityLayer;
 use tower_security::guards::body::BoxError;
 
-struct Tracking;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn grew(by: usize) {
-    let live = LIVE.fetch_add(by as isize, Ordering::Relaxed) + by as isize;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-fn shrank(by: usize) {
-    LIVE.fetch_sub(by as isize, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters only
-// observe sizes.
-unsafe impl GlobalAlloc for Tracking {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as above.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as above.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            shrank(layout.size());
-            grew(new_size);
-        }
-        new
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        shrank(layout.size());
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod common;
 
 #[global_allocator]
-static GLOBAL: Tracking = Tracking;
+static GLOBAL: common::heap::Tracking = common::heap::Tracking;
 
 const LIMIT: usize = 1 << 20;
 const UPLOADS: usize = 64;
@@ -145,8 +93,7 @@ where
                     .expect("a valid request")
             })
             .collect();
-        let start = LIVE.load(Ordering::Relaxed);
-        PEAK.store(start, Ordering::Relaxed);
+        let start = common::heap::reset_peak();
         for request in requests {
             let service = service.clone();
             tasks.spawn(async move {
@@ -157,7 +104,7 @@ where
             });
         }
         let answers = tasks.join_all().await;
-        let growth = PEAK.load(Ordering::Relaxed) - start;
+        let growth = common::heap::peak() - start;
         (growth.max(0) as usize, answers)
     })
 }

@@ -5,6 +5,7 @@
 /// Captured `tracing` events, for the tests of the layer's security events.
 pub mod cookies;
 pub mod events;
+pub mod heap;
 
 /// What the layer knows of a request's transport, which decides whether the HTTPS-only
 /// headers (HSTS and the CSP's `upgrade-insecure-requests`) are sent.
