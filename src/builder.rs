@@ -383,7 +383,10 @@ impl SecurityLayerBuilder {
             })
             .transpose()?;
         let policy = Policy {
-            headers: self.headers.compile(self.development)?,
+            headers: self
+                .headers
+                .compile(self.development)?
+                .issuing_request_ids(self.request_ids),
             cross_origin: self
                 .cross_origin
                 .as_ref()

@@ -157,3 +157,61 @@ fn invalid_strip_header_name_is_refused() {
 
     assert_eq!(err.setting(), "strip_header");
 }
+
+/// The templates' slots (for `Content-Type`, the request id and a CSP with a nonce) are
+/// filled by the application's value where it sent one, by the policy's otherwise, and never
+/// go out empty.
+#[test]
+fn template_slots_never_leak_and_the_application_wins() {
+    let mut settings = HeaderSettings::strict();
+    settings.csp_report_only = Some(ContentSecurityPolicy::strict());
+    let policy = settings.compile(false).unwrap().issuing_request_ids(true);
+    let app_fields: [(HeaderName, &str); 4] = [
+        (header::CONTENT_TYPE, "text/plain"),
+        (X_REQUEST_ID, "app-id"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+        (
+            header::CONTENT_SECURITY_POLICY_REPORT_ONLY,
+            "img-src 'none'",
+        ),
+    ];
+    // Every subset of the fields, with and without a request id from the policy.
+    for subset in 0..16u8 {
+        for request_id in [Some(HeaderValue::from_static("ours")), None] {
+            let mut response = Response::new(());
+            for (i, (name, value)) in app_fields.iter().enumerate() {
+                if subset & (1 << i) != 0 {
+                    response
+                        .headers_mut()
+                        .insert(name, HeaderValue::from_static(value));
+                }
+            }
+            let nonce = CspNonce::generate();
+
+            policy.on_response(Some(nonce), None, request_id.as_ref(), &mut response);
+
+            let headers = response.headers();
+            let case = format!("subset {subset:04b}, request id {request_id:?}");
+            assert!(
+                headers.values().all(|v| !v.is_empty()),
+                "{case}: {headers:?}"
+            );
+            assert_eq!(headers.len(), headers.keys_len(), "{case}");
+            for (i, (name, value)) in app_fields.iter().enumerate() {
+                let sent = headers.get(name).map(|v| v.to_str().unwrap());
+                if subset & (1 << i) != 0 {
+                    assert_eq!(sent, Some(*value), "{case}: {name}");
+                    continue;
+                }
+                match i {
+                    0 => assert_eq!(sent, None, "{case}"),
+                    1 => assert_eq!(sent, request_id.as_ref().map(|_| "ours"), "{case}"),
+                    _ => {
+                        let csp = sent.unwrap_or_else(|| panic!("{case}: no {name}"));
+                        assert!(csp.contains(&format!("'nonce-{nonce}'")), "{case}: {csp}");
+                    }
+                }
+            }
+        }
+    }
+}
