@@ -154,8 +154,21 @@ impl AllowedHosts {
             patterns.push(pattern);
         }
 
+        // The exact `Host` values that pass: a name pattern as written, lowercase, with its
+        // port if it names one.
+        let exact = patterns
+            .iter()
+            .filter_map(|pattern| match &pattern.host {
+                PatternHost::Name(name) => Some(match pattern.port {
+                    Some(port) => format!("{name}:{port}").into_bytes().into_boxed_slice(),
+                    None => name.as_bytes().into(),
+                }),
+                _ => None,
+            })
+            .collect();
         Ok(CompiledHosts {
             patterns: patterns.into_boxed_slice(),
+            exact,
         })
     }
 }
@@ -166,6 +179,9 @@ impl AllowedHosts {
 pub(crate) struct CompiledHosts {
     /// Empty when any well-formed host is allowed.
     patterns: Box<[Pattern]>,
+    /// `Host` values that name an allowed host exactly, as browsers send them: one of these
+    /// is allowed without parsing.
+    exact: Box<[Box<[u8]>]>,
 }
 
 impl CompiledHosts {
@@ -196,6 +212,15 @@ impl CompiledHosts {
             // An empty `Host` is meant for a target URI without an authority (RFC 9112
             // §3.2), which names no host this service could answer for.
             (Some(value), None) if value.is_empty() => return Err(HostRefusal::new(EMPTY)),
+            // The common case: an origin-form target, and the `Host` of an allowed name,
+            // which was validated when the layer was built.
+            (Some(value), None)
+                if uri.authority().is_none()
+                    && self.exact.iter().any(|exact| **exact == *value.as_bytes()) =>
+            {
+                // The bytes equal a validated ASCII name, so this cannot fail.
+                return value.to_str().map_err(|_| HostRefusal::new(MALFORMED));
+            }
             (Some(value), None) => {
                 // `to_str` refuses bytes outside printable ASCII, which no host contains.
                 let sent = value.to_str().map_err(|_| HostRefusal::new(MALFORMED))?;
