@@ -496,3 +496,13 @@ proptest! {
         prop_assert!(!proxy.stripped);
     }
 }
+
+/// `strip_forwarding_headers` skips names without the `x-` prefix, other than `forwarded`:
+/// a forwarding name added to the list must keep to that form.
+#[test]
+fn every_forwarding_name_passes_the_prefix_filter() {
+    for name in &FORWARDING_HEADERS {
+        let name = name.as_str();
+        assert!(name.starts_with("x-") || name == "forwarded", "{name}");
+    }
+}
