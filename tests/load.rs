@@ -11,43 +11,30 @@
 //! - gRPC unary, server-streaming, client-streaming and bidirectional calls through a tonic
 //!   server carry every message intact.
 //!
+//! The server-sent events and gRPC tests are in `tests/load/`.
+//!
 //! Each test prints its figures. Nothing here measures time: a bounded wait only turns a
 //! hang into a failure.
 
-use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::Router;
-use axum::extract::{Extension, Path};
-use axum::response::sse::{Event, Sse};
-use axum::routing::get;
 use bytes::Bytes;
-use futures_util::{Stream, stream};
-use http::uri::PathAndQuery;
+use futures_util::stream;
 use http::{Method, StatusCode};
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tonic::Streaming;
-use tonic_health::ServingStatus as Reported;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 mod common;
 mod traffic;
 
-use traffic::grpc::{self, RawCodec, SERVING};
 use traffic::websocket::{self, echo_10_mib};
 use traffic::{Answer, Client, HANG, Protocol, ReqBody, payload};
 
@@ -443,302 +430,8 @@ fn check_policy_headers(headers: &http::HeaderMap) {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Server-sent events
+#[path = "load/sse.rs"]
+mod sse;
 
-const SUBSCRIBERS: u64 = 8;
-const EVENTS: u64 = 200;
-
-/// Per subscriber, the gate its stream waits on before producing each event.
-type Gates = Arc<Mutex<HashMap<u64, mpsc::UnboundedReceiver<()>>>>;
-
-/// `GET /events/{subscriber}`: [`EVENTS`] events, each produced only once the subscriber has
-/// opened the gate for it, which it does only after receiving the previous one. An event
-/// held back anywhere on the way therefore stops the stream, and the test fails on a bounded
-/// wait instead of passing late.
-async fn events(
-    Path(subscriber): Path<u64>,
-    Extension(gates): Extension<Gates>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let gate = gates.lock().unwrap().remove(&subscriber);
-    let gate = gate.expect("a registered subscriber");
-    let events = stream::unfold((gate, 0), move |(mut gate, i)| async move {
-        if i == EVENTS {
-            return None;
-        }
-        gate.recv().await?;
-        let event = Event::default()
-            .id(i.to_string())
-            .data(event_data(subscriber, i));
-        Some((Ok(event), (gate, i + 1)))
-    });
-    Sse::new(events)
-}
-
-/// The data of event `i` for `subscriber`, long enough to fill more than one TCP segment now
-/// and then.
-fn event_data(subscriber: u64, i: u64) -> String {
-    let filler = "x".repeat((i as usize * 97) % 3000);
-    format!("subscriber {subscriber} event {i} {filler}")
-}
-
-/// Reads data frames until one whole event (ended by a blank line) has arrived; `None` once
-/// the body has ended.
-async fn next_event(body: &mut Incoming) -> Option<String> {
-    let mut event = Vec::new();
-    while !event.ends_with(b"\n\n") {
-        let frame = timeout(HANG, body.frame()).await.expect("an event");
-        let Some(frame) = frame else {
-            assert!(event.is_empty(), "the body ended inside an event");
-            return None;
-        };
-        event.extend_from_slice(&frame.unwrap().into_data().expect("only data frames"));
-    }
-    Some(String::from_utf8(event).unwrap())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_sent_events_arrive_whole_in_order_and_one_at_a_time() {
-    let gates = Gates::default();
-    let app = Router::new()
-        .route("/events/{subscriber}", get(events))
-        .layer(traffic::layer())
-        .layer(Extension(Arc::clone(&gates)));
-    let server = traffic::serve(app).await;
-    let addr = server.addr;
-
-    let mut subscribers = JoinSet::new();
-    for subscriber in 0..SUBSCRIBERS {
-        let (open, gate) = mpsc::unbounded_channel();
-        gates.lock().unwrap().insert(subscriber, gate);
-        let protocol = match subscriber % 2 {
-            0 => Protocol::Http1,
-            _ => Protocol::Http2,
-        };
-        subscribers.spawn(async move {
-            let mut client = Client::connect(addr, protocol).await;
-            let request = protocol
-                .request(Method::GET, addr, &format!("/events/{subscriber}"))
-                .header("accept", "text/event-stream")
-                .body(traffic::full(Bytes::new()))
-                .unwrap();
-            let response = timeout(HANG, client.open(request)).await;
-            let response = response.expect("an answer").unwrap();
-            let (head, mut body) = response.into_parts();
-            let mut received = Vec::new();
-            for _ in 0..EVENTS {
-                open.send(()).unwrap();
-                received.push(next_event(&mut body).await);
-            }
-            let end = next_event(&mut body).await;
-            client.close().await;
-            (subscriber, protocol, head, received, end)
-        });
-    }
-    let subscribers = subscribers.join_all().await;
-
-    let mut bytes = 0;
-    for (subscriber, protocol, head, received, end) in &subscribers {
-        let context = format!("subscriber {subscriber} over {protocol:?}");
-        assert_eq!(head.status, StatusCode::OK, "{context}");
-        assert_eq!(
-            head.headers["content-type"], "text/event-stream",
-            "{context}"
-        );
-        assert_eq!(head.headers.get("content-length"), None, "{context}");
-        check_policy_headers(&head.headers);
-        for (i, event) in received.iter().enumerate() {
-            let expected = format!("id: {i}\ndata: {}\n\n", event_data(*subscriber, i as u64));
-            assert_eq!(
-                event.as_deref(),
-                Some(expected.as_str()),
-                "{context}: event {i}"
-            );
-            bytes += expected.len();
-        }
-        assert_eq!(*end, None, "{context}: the stream goes on");
-    }
-    eprintln!(
-        "server-sent events: {SUBSCRIBERS} subscribers (half HTTP/1.1, half h2c) x {EVENTS} \
-         events, {bytes} bytes, each event received before the next was produced"
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// gRPC through a tonic server
-
-const UNARY_CLIENTS: usize = 8;
-const UNARY_CALLS: usize = 50;
-const WATCH_CHANGES: usize = 20;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_unary_and_server_streaming_calls_through_tonic() {
-    let (server, reporter) = grpc::serve(traffic::layer()).await;
-    let channel = grpc::channel(server.addr).await;
-
-    // Unary: many concurrent Checks multiplexed on one connection.
-    let mut clients = JoinSet::new();
-    for _ in 0..UNARY_CLIENTS {
-        let mut client = HealthClient::new(channel.clone());
-        clients.spawn(async move {
-            for _ in 0..UNARY_CALLS {
-                let request = HealthCheckRequest {
-                    service: SERVING.to_owned(),
-                };
-                let response = timeout(HANG, client.check(request))
-                    .await
-                    .expect("an answer");
-                let response = response.unwrap();
-                grpc::check_metadata(response.metadata());
-                assert_eq!(response.into_inner().status(), ServingStatus::Serving);
-            }
-        });
-    }
-    clients.join_all().await;
-
-    // Server streaming, health's Watch: each change is waited for before the next is made,
-    // since Watch reports the latest status and may skip one that was overtaken.
-    let mut health = HealthClient::new(channel.clone());
-    let request = HealthCheckRequest {
-        service: SERVING.to_owned(),
-    };
-    let response = health.watch(request).await.unwrap();
-    grpc::check_metadata(response.metadata());
-    let mut watch = response.into_inner();
-    let mut statuses = vec![next_status(&mut watch).await];
-    for change in 0..WATCH_CHANGES {
-        let (reported, expected) = match change % 2 {
-            0 => (Reported::NotServing, ServingStatus::NotServing),
-            _ => (Reported::Serving, ServingStatus::Serving),
-        };
-        reporter.set_service_status(SERVING, reported).await;
-        let status = next_status(&mut watch).await;
-        assert_eq!(status, expected, "change {change}");
-        statuses.push(status);
-    }
-
-    // Server streaming, raw: 300 messages of up to 64 KiB.
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    timeout(HANG, grpc.ready()).await.unwrap().unwrap();
-    let (count, seed) = (300, 7);
-    let path = PathAndQuery::from_static(grpc::FILL);
-    let request = tonic::Request::new(grpc::fill_request(count, seed));
-    let response = grpc
-        .server_streaming(request, path, RawCodec)
-        .await
-        .unwrap();
-    grpc::check_metadata(response.metadata());
-    let mut messages = response.into_inner();
-    let mut filled = 0;
-    for i in 0..count {
-        let message = timeout(HANG, messages.message()).await.expect("a message");
-        let message = message.unwrap().expect("more messages");
-        assert!(message == grpc::fill_message(seed, i), "message {i}");
-        filled += message.len();
-    }
-    assert_eq!(messages.message().await.unwrap(), None);
-
-    assert_eq!(statuses[0], ServingStatus::Serving);
-    eprintln!(
-        "gRPC: {} unary Checks on one channel from {UNARY_CLIENTS} clients, a Watch that \
-         reported {} statuses in order, a server stream of {count} messages ({filled} bytes)",
-        UNARY_CLIENTS * UNARY_CALLS,
-        statuses.len()
-    );
-}
-
-async fn next_status(stream: &mut Streaming<HealthCheckResponse>) -> ServingStatus {
-    let message = timeout(HANG, stream.message()).await.expect("a status");
-    message.unwrap().expect("the stream goes on").status()
-}
-
-const DIGEST_CALLS: usize = 4;
-const DIGEST_MESSAGES: usize = 64;
-const ECHO_MESSAGES: usize = 150;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_client_and_bidirectional_streaming_calls_through_tonic() {
-    let (server, _reporter) = grpc::serve(traffic::layer()).await;
-    let channel = grpc::channel(server.addr).await;
-    let message = |call: usize, i: usize| {
-        payload((call * 1000 + i) as u64, grpc::SIZES[i % grpc::SIZES.len()])
-    };
-
-    // Client streaming: concurrent calls, each answered with a digest of every message.
-    let mut calls = JoinSet::new();
-    for call in 0..DIGEST_CALLS {
-        let mut grpc = tonic::client::Grpc::new(channel.clone());
-        calls.spawn(async move {
-            let sent: Vec<Bytes> = (0..DIGEST_MESSAGES).map(|i| message(call, i)).collect();
-            timeout(HANG, grpc.ready()).await.unwrap().unwrap();
-            let path = PathAndQuery::from_static(grpc::DIGEST);
-            let request = tonic::Request::new(stream::iter(sent.clone()));
-            let response = timeout(HANG, grpc.client_streaming(request, path, RawCodec)).await;
-            let response = response.expect("an answer").unwrap();
-            grpc::check_metadata(response.metadata());
-            let expected: Vec<u8> = sent.iter().flat_map(|m| grpc::digest_entry(m)).collect();
-            assert!(
-                response.into_inner() == expected,
-                "call {call}: digests differ"
-            );
-            sent.iter().map(Bytes::len).sum::<usize>()
-        });
-    }
-    let digested: usize = calls.join_all().await.into_iter().sum();
-
-    // Bidirectional, in lockstep: each message is sent only once the previous reply has
-    // arrived, so neither direction can be held back until the call ends.
-    let mut grpc = tonic::client::Grpc::new(channel.clone());
-    timeout(HANG, grpc.ready()).await.unwrap().unwrap();
-    let (outbound, mut queue) = mpsc::channel::<Bytes>(1);
-    let requests = stream::poll_fn(move |cx| queue.poll_recv(cx));
-    outbound.send(message(100, 0)).await.unwrap();
-    let path = PathAndQuery::from_static(grpc::ECHO);
-    let call = grpc.streaming(tonic::Request::new(requests), path, RawCodec);
-    let response = timeout(HANG, call).await.expect("an answer").unwrap();
-    grpc::check_metadata(response.metadata());
-    let mut replies = response.into_inner();
-    let mut echoed = 0;
-    for i in 0..ECHO_MESSAGES {
-        let reply = timeout(HANG, replies.message()).await.expect("a reply");
-        let reply = reply.unwrap().expect("more replies");
-        assert!(
-            reply == grpc::echo_reply(i as u64, &message(100, i)),
-            "reply {i}"
-        );
-        echoed += reply.len();
-        if i + 1 < ECHO_MESSAGES {
-            outbound.send(message(100, i + 1)).await.unwrap();
-        }
-    }
-    drop(outbound);
-    assert_eq!(
-        timeout(HANG, replies.message()).await.unwrap().unwrap(),
-        None
-    );
-
-    // Bidirectional, free-running: every message sent at once, the replies read afterwards.
-    let sent: Vec<Bytes> = (0..ECHO_MESSAGES).map(|i| message(200, i)).collect();
-    let path = PathAndQuery::from_static(grpc::ECHO);
-    let request = tonic::Request::new(stream::iter(sent.clone()));
-    timeout(HANG, grpc.ready()).await.unwrap().unwrap();
-    let response = grpc.streaming(request, path, RawCodec).await.unwrap();
-    let mut replies = response.into_inner();
-    for (i, message) in sent.iter().enumerate() {
-        let reply = timeout(HANG, replies.message()).await.expect("a reply");
-        let reply = reply.unwrap().expect("more replies");
-        assert!(
-            reply == grpc::echo_reply(i as u64, message),
-            "free-running reply {i}"
-        );
-        echoed += reply.len();
-    }
-    assert_eq!(replies.message().await.unwrap(), None);
-
-    eprintln!(
-        "gRPC: {DIGEST_CALLS} concurrent client streams of {DIGEST_MESSAGES} messages \
-         ({digested} bytes) digested intact; {} bidirectional messages echoed intact ({echoed} \
-         bytes), half in lockstep",
-        2 * ECHO_MESSAGES
-    );
-}
+#[path = "load/tonic_calls.rs"]
+mod tonic_calls;
