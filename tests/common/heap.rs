@@ -4,15 +4,17 @@
 //! figures cover the whole process, so such a binary runs one test at a time.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 /// The tracking allocator: the system's, with two counters beside it.
 pub struct Tracking;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
+static CALLS: AtomicUsize = AtomicUsize::new(0);
 
 fn grew(by: usize) {
+    CALLS.fetch_add(1, Ordering::Relaxed);
     let live = LIVE.fetch_add(by as isize, Ordering::Relaxed) + by as isize;
     PEAK.fetch_max(live, Ordering::Relaxed);
 }
@@ -67,6 +69,11 @@ pub fn live() -> isize {
 /// The most [`live`] has been since the last [`reset_peak`].
 pub fn peak() -> isize {
     PEAK.load(Ordering::Relaxed)
+}
+
+/// Calls that took memory from the allocator (allocations and reallocations) so far.
+pub fn allocations() -> usize {
+    CALLS.load(Ordering::Relaxed)
 }
 
 /// Starts a new peak from the current live heap, and returns that.
